@@ -1,0 +1,95 @@
+# minet — build, test, fuzz, bench.
+#   make            bin/minet (and the other programs)
+#   make test       install missing Debian packages, build, run the whole suite (tests/run)
+#   make asan       the same suite against an ASan+UBSan build in build/asan
+#   make fuzz       libFuzzer harnesses (clang) in build/fuzz/bin
+#   make bench      benchmarks that print figures and ratios against peers
+#   make demo       the analyzer on the bundled example subnet
+# O=DIR puts objects and binaries under DIR (default: the tree itself, bin/ and obj/).
+
+O        ?= .
+CC       ?= cc
+PKGS     := jansson openssl libevent libevent_openssl
+WARN     := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wcast-qual \
+            -Wpointer-arith -Wformat=2 -Wvla -Wno-unused-parameter
+CFLAGS   ?= -O2 -g
+CFLAGS   += -std=gnu11 $(WARN) -D_GNU_SOURCE -Isrc $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+LDLIBS   += $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+ifdef WERROR
+CFLAGS   += -Werror
+endif
+ifdef SAN
+CFLAGS   += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+LDFLAGS  += -fsanitize=address,undefined
+endif
+
+BIN := $(O)/bin
+OBJ := $(O)/obj
+
+# Layers (architecture.md): model and analysis are pure C; cli is the verb table.
+LIB_SRCS  := $(wildcard src/model/*.c src/analysis/*.c)
+CLI_SRCS  := $(wildcard src/cli/*.c)
+LIB_OBJS  := $(LIB_SRCS:%.c=$(OBJ)/%.o)
+CLI_OBJS  := $(CLI_SRCS:%.c=$(OBJ)/%.o)
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNITS     := $(UNIT_SRCS:tests/unit/%.c=$(BIN)/tests/%)
+PROGS     := $(BIN)/minet
+
+# Other components add themselves here (PROGS, LIB_SRCS, ...).
+-include $(wildcard src/*/module.mk)
+
+all: $(PROGS) $(UNITS)
+
+$(OBJ)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+$(OBJ)/libminet.a: $(LIB_OBJS)
+	@mkdir -p $(dir $@)
+	$(AR) rcs $@ $^
+
+$(BIN)/minet: $(CLI_OBJS) $(OBJ)/libminet.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lm
+
+$(BIN)/tests/%: $(OBJ)/tests/unit/%.o $(OBJ)/libminet.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka -lm
+
+deps:
+	@scripts/install-deps
+
+test: deps
+	$(MAKE) all
+	/usr/bin/python3 tests/run --bin $(BIN)
+
+asan: deps
+	$(MAKE) O=build/asan SAN=1 CFLAGS="-O1 -g" all
+	ASAN_OPTIONS=detect_leaks=1 /usr/bin/python3 tests/run --bin build/asan/bin
+
+demo: deps
+	$(MAKE) $(BIN)/minet
+	scripts/demo $(BIN)/minet
+
+FUZZ_SRCS := $(wildcard fuzz/fuzz_*.c)
+FUZZERS   := $(FUZZ_SRCS:fuzz/%.c=build/fuzz/bin/%)
+fuzz: $(FUZZERS)
+build/fuzz/bin/%: fuzz/%.c $(LIB_SRCS)
+	@mkdir -p $(dir $@)
+	clang -std=gnu11 -D_GNU_SOURCE -Isrc -g -O1 -fsanitize=fuzzer,address,undefined \
+		$(shell pkg-config --cflags $(PKGS)) -o $@ $< $(LIB_SRCS) $(shell pkg-config --libs $(PKGS)) -lm
+
+BENCH_SRCS := $(wildcard bench/bench_*.c)
+BENCHES    := $(BENCH_SRCS:bench/%.c=$(BIN)/bench/%)
+$(BIN)/bench/%: $(OBJ)/bench/%.o $(OBJ)/libminet.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lm
+bench: deps all $(BENCHES)
+	scripts/bench $(BIN)
+
+clean:
+	rm -rf bin obj build
+
+.PHONY: all deps test asan demo fuzz bench clean
+.SECONDARY:
+-include $(shell find $(OBJ) -name '*.d' 2>/dev/null)

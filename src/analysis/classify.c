@@ -1,0 +1,321 @@
+#include "analysis/classify.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* Bitsets of rules, interned: equal bitsets share one class id. */
+struct classes {
+	size_t words;
+	uint64_t *bits; /* n * words */
+	uint32_t n, cap;
+	uint32_t *slot; /* hash → 1 + class id */
+	size_t nslot;
+};
+
+static uint64_t bits_hash(const uint64_t *b, size_t words)
+{
+	uint64_t h = 0x9e3779b97f4a7c15ull;
+	for (size_t i = 0; i < words; i++)
+		h = (h ^ b[i]) * 0xff51afd7ed558ccdull, h ^= h >> 32;
+	return h;
+}
+
+static int classes_grow(struct classes *cl)
+{
+	size_t nslot = cl->nslot ? cl->nslot * 2 : 256;
+	uint32_t *slot = calloc(nslot, sizeof(*slot));
+	if (!slot)
+		return -1;
+	for (uint32_t i = 0; i < cl->n; i++) {
+		size_t h = bits_hash(cl->bits + i * cl->words, cl->words) & (nslot - 1);
+		while (slot[h])
+			h = (h + 1) & (nslot - 1);
+		slot[h] = i + 1;
+	}
+	free(cl->slot);
+	cl->slot = slot;
+	cl->nslot = nslot;
+	return 0;
+}
+
+/* The class id of bitset b, adding it if new; -1 when out of memory. */
+static int64_t intern(struct classes *cl, const uint64_t *b)
+{
+	if ((cl->n + 1) * 2 > cl->nslot && classes_grow(cl) < 0)
+		return -1;
+	size_t h = bits_hash(b, cl->words) & (cl->nslot - 1);
+	for (; cl->slot[h]; h = (h + 1) & (cl->nslot - 1))
+		if (!memcmp(cl->bits + (cl->slot[h] - 1) * cl->words, b, cl->words * 8))
+			return cl->slot[h] - 1;
+	if (cl->n == cl->cap) {
+		uint32_t cap = cl->cap ? cl->cap * 2 : 64;
+		uint64_t *nb = realloc(cl->bits, (size_t)cap * cl->words * 8);
+		if (!nb)
+			return -1;
+		cl->bits = nb;
+		cl->cap = cap;
+	}
+	memcpy(cl->bits + (size_t)cl->n * cl->words, b, cl->words * 8);
+	cl->slot[h] = ++cl->n;
+	return cl->n - 1;
+}
+
+/* An address field: segments over the 128-bit space, with a fast path for IPv4 (the 16 high bits index
+ * the segments, then a short binary search). */
+struct addr_dim {
+	struct classes cl;
+	u128 *start; /* segment starts, start[0] == 0 */
+	uint32_t *cls;
+	size_t n;
+	uint32_t *v4start, *v4cls; /* segments clipped to the IPv4 block, as 32-bit addresses */
+	size_t n4;
+	uint32_t top[65537];
+};
+
+struct port_dim {
+	struct classes cl;
+	uint32_t cls[65537]; /* [65536]: flows without ports */
+};
+
+struct nsg_classifier {
+	const struct nsg_rule *rules;
+	size_t nrules, words;
+	struct addr_dim src, dst;
+	struct port_dim sport, dport;
+	uint64_t *proto; /* 5 * words */
+};
+
+struct event {
+	u128 pos;
+	uint32_t set; /* index of a distinct set */
+};
+
+static int event_cmp(const void *a, const void *b)
+{
+	const struct event *x = a, *y = b;
+	return x->pos < y->pos ? -1 : x->pos > y->pos;
+}
+
+static int build_addr(struct addr_dim *d, const struct nsg_rule *rules, size_t nrules, size_t words, bool src)
+{
+	/* Rules share sets (tags): toggle per distinct set, each with the mask of the rules that use it.
+	 * Masks of distinct sets are disjoint (a rule has one set per field), so XOR is union. */
+	const struct ipset **sets = calloc(nrules, sizeof(*sets));
+	uint64_t *masks = calloc(nrules * words, 8), *cur = calloc(words, 8);
+	struct event *ev = NULL;
+	size_t nsets = 0, nev = 0, cap = 0;
+	int rc = -1;
+
+	d->cl.words = words;
+	if (!sets || !masks || !cur)
+		goto out;
+	for (size_t i = 0; i < nrules; i++) {
+		const struct ipset *s = src ? rules[i].src.set : rules[i].dst.set;
+		size_t k;
+		for (k = 0; k < nsets && sets[k] != s; k++)
+			;
+		if (k == nsets)
+			sets[nsets++] = s;
+		masks[k * words + i / 64] |= 1ull << (i % 64);
+	}
+	for (size_t k = 0; k < nsets; k++)
+		cap += sets[k]->n * 2;
+	if (!(ev = malloc((cap + 1) * sizeof(*ev))))
+		goto out;
+	for (size_t k = 0; k < nsets; k++)
+		for (size_t j = 0; j < sets[k]->n; j++) {
+			ev[nev++] = (struct event){ sets[k]->r[j].lo, (uint32_t)k };
+			if (sets[k]->r[j].hi != U128_MAX)
+				ev[nev++] = (struct event){ sets[k]->r[j].hi + 1, (uint32_t)k };
+		}
+	qsort(ev, nev, sizeof(*ev), event_cmp);
+	if (!(d->start = malloc((nev + 1) * sizeof(*d->start))) || !(d->cls = malloc((nev + 1) * sizeof(*d->cls))))
+		goto out;
+	size_t e = 0;
+	u128 pos = 0;
+	for (;;) {
+		while (e < nev && ev[e].pos == pos) {
+			for (size_t w = 0; w < words; w++)
+				cur[w] ^= masks[ev[e].set * words + w];
+			e++;
+		}
+		int64_t c = intern(&d->cl, cur);
+		if (c < 0)
+			goto out;
+		if (!d->n || d->cls[d->n - 1] != (uint32_t)c) {
+			d->start[d->n] = pos;
+			d->cls[d->n++] = (uint32_t)c;
+		}
+		if (e == nev)
+			break;
+		pos = ev[e].pos;
+	}
+	/* The IPv4 fast path. */
+	size_t first = 0;
+	while (first + 1 < d->n && d->start[first + 1] <= V4_BASE)
+		first++;
+	size_t last = first;
+	while (last + 1 < d->n && d->start[last + 1] <= V4_LAST)
+		last++;
+	d->n4 = last - first + 1;
+	if (!(d->v4start = malloc(d->n4 * 4)) || !(d->v4cls = malloc(d->n4 * 4)))
+		goto out;
+	for (size_t i = 0; i < d->n4; i++) {
+		d->v4start[i] = i ? (uint32_t)d->start[first + i] : 0;
+		d->v4cls[i] = d->cls[first + i];
+	}
+	for (size_t h = 0, i = 0; h <= 65536; h++) {
+		uint64_t a = (uint64_t)h << 16;
+		while (i + 1 < d->n4 && d->v4start[i + 1] <= a)
+			i++;
+		d->top[h] = (uint32_t)i;
+	}
+	d->top[65536] = (uint32_t)d->n4 - 1;
+	rc = 0;
+out:
+	free(sets);
+	free(masks);
+	free(cur);
+	free(ev);
+	return rc;
+}
+
+static int build_ports(struct port_dim *d, const struct nsg_rule *rules, size_t nrules, size_t words, bool src)
+{
+	uint64_t *b = calloc(words, 8);
+	int rc = -1;
+	d->cl.words = words;
+	if (!b)
+		return -1;
+	/* Few distinct boundaries: recompute the bitset at each one, reuse the class until the next. */
+	uint8_t *boundary = calloc(65537, 1);
+	if (!boundary)
+		goto out;
+	boundary[0] = 1;
+	for (size_t i = 0; i < nrules; i++) {
+		const struct port_field *p = src ? &rules[i].sport : &rules[i].dport;
+		for (size_t k = 0; k < p->n; k++)
+			boundary[p->r[k].lo] = boundary[p->r[k].hi + 1] = 1;
+	}
+	int64_t c = 0;
+	for (uint32_t port = 0; port <= 65536; port++) {
+		if (boundary[port] || port == 65536) {
+			memset(b, 0, words * 8);
+			for (size_t i = 0; i < nrules; i++) {
+				const struct port_field *p = src ? &rules[i].sport : &rules[i].dport;
+				bool m = port == 65536 ? p->any : false;
+				for (size_t k = 0; port < 65536 && k < p->n && !m; k++)
+					m = port >= p->r[k].lo && port <= p->r[k].hi;
+				if (m)
+					b[i / 64] |= 1ull << (i % 64);
+			}
+			if ((c = intern(&d->cl, b)) < 0)
+				goto out;
+		}
+		d->cls[port] = (uint32_t)c;
+	}
+	rc = 0;
+out:
+	free(boundary);
+	free(b);
+	return rc;
+}
+
+static void classes_free(struct classes *cl)
+{
+	free(cl->bits);
+	free(cl->slot);
+}
+
+void nsgc_free(struct nsg_classifier *c)
+{
+	if (!c)
+		return;
+	struct addr_dim *a[2] = { &c->src, &c->dst };
+	for (int i = 0; i < 2; i++) {
+		classes_free(&a[i]->cl);
+		free(a[i]->start);
+		free(a[i]->cls);
+		free(a[i]->v4start);
+		free(a[i]->v4cls);
+	}
+	classes_free(&c->sport.cl);
+	classes_free(&c->dport.cl);
+	free(c->proto);
+	free(c);
+}
+
+struct nsg_classifier *nsgc_build(const struct nsg *g, enum direction dir)
+{
+	struct nsg_classifier *c = calloc(1, sizeof(*c));
+	if (!c)
+		return NULL;
+	c->rules = nsg_rules(g, dir, &c->nrules);
+	c->words = (c->nrules + 63) / 64;
+	if (!(c->proto = calloc(5 * c->words, 8)))
+		goto fail;
+	for (size_t i = 0; i < c->nrules; i++)
+		for (unsigned p = 0; p < 5; p++)
+			if (c->rules[i].proto & (1u << p))
+				c->proto[p * c->words + i / 64] |= 1ull << (i % 64);
+	if (build_addr(&c->src, c->rules, c->nrules, c->words, true) < 0 ||
+	    build_addr(&c->dst, c->rules, c->nrules, c->words, false) < 0 ||
+	    build_ports(&c->sport, c->rules, c->nrules, c->words, true) < 0 ||
+	    build_ports(&c->dport, c->rules, c->nrules, c->words, false) < 0)
+		goto fail;
+	return c;
+fail:
+	nsgc_free(c);
+	return NULL;
+}
+
+static inline uint32_t addr_class(const struct addr_dim *d, u128 a)
+{
+	size_t lo, hi;
+	if (addr_is_v4(a)) {
+		uint32_t v = (uint32_t)a;
+		lo = d->top[v >> 16];
+		hi = d->top[(v >> 16) + 1];
+		while (lo < hi) { /* last start <= v in [lo, hi] */
+			size_t mid = (lo + hi + 1) / 2;
+			if (d->v4start[mid] <= v)
+				lo = mid;
+			else
+				hi = mid - 1;
+		}
+		return d->v4cls[lo];
+	}
+	lo = 0;
+	hi = d->n - 1;
+	while (lo < hi) {
+		size_t mid = (lo + hi + 1) / 2;
+		if (d->start[mid] <= a)
+			lo = mid;
+		else
+			hi = mid - 1;
+	}
+	return d->cls[lo];
+}
+
+const struct nsg_rule *nsgc_decide(const struct nsg_classifier *c, const struct flow *f)
+{
+	size_t w = c->words;
+	unsigned pbit = (unsigned)__builtin_ctz(f->proto);
+	const uint64_t *p = c->proto + pbit * w;
+	const uint64_t *s = c->src.cl.bits + (size_t)addr_class(&c->src, f->src) * w;
+	const uint64_t *d = c->dst.cl.bits + (size_t)addr_class(&c->dst, f->dst) * w;
+	const uint64_t *sp = c->sport.cl.bits + (size_t)c->sport.cls[f->sport < 0 ? 65536 : f->sport] * w;
+	const uint64_t *dp = c->dport.cl.bits + (size_t)c->dport.cls[f->dport < 0 ? 65536 : f->dport] * w;
+	for (size_t i = 0; i < w; i++) {
+		uint64_t x = p[i] & s[i] & d[i] & sp[i] & dp[i];
+		if (x)
+			return &c->rules[i * 64 + (size_t)__builtin_ctzll(x)];
+	}
+	return NULL; /* unreachable: the default deny matches everything */
+}
+
+void nsgc_stats(const struct nsg_classifier *c, size_t *classes, size_t *segments)
+{
+	*classes = c->src.cl.n + c->dst.cl.n;
+	*segments = c->src.n + c->dst.n;
+}

@@ -1,0 +1,242 @@
+/* Flattening routes into segments: a sweep over prefix boundaries with a max-heap of the routes covering
+ * the current point, ordered by (prefix length, tie rank, table order). */
+#include "analysis/nexthop.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+struct cand {
+	u128 lo, hi;
+	uint32_t route;
+	uint8_t len;
+	uint8_t rank; /* lower wins: 0 explicit user prefix … 4 AzureCloud, 9 system */
+	uint32_t order;
+};
+
+/* a beats b */
+static bool better(const struct cand *a, const struct cand *b)
+{
+	if (a->len != b->len)
+		return a->len > b->len;
+	if (a->rank != b->rank)
+		return a->rank < b->rank;
+	return a->order < b->order; /* [inference] equal tags of equal rank: the earlier route */
+}
+
+struct vec {
+	struct cand *v;
+	size_t n, cap;
+};
+
+static int push(struct vec *v, struct cand c)
+{
+	if (v->n == v->cap) {
+		size_t cap = v->cap ? v->cap * 2 : 64;
+		struct cand *nv = realloc(v->v, cap * sizeof(*nv));
+		if (!nv)
+			return -1;
+		v->v = nv;
+		v->cap = cap;
+	}
+	v->v[v->n++] = c;
+	return 0;
+}
+
+/* Add a prefix as one or two candidates (an IPv6 prefix never covers the IPv4 block). */
+static int add_prefix(struct vec *v, const struct cidr *c, uint32_t route, uint8_t rank, uint32_t order)
+{
+	struct ipset s = { 0 };
+	if (ipset_add_cidr(&s, c) < 0)
+		return -1;
+	int rc = 0;
+	for (size_t i = 0; i < s.n && !rc; i++)
+		rc = push(v, (struct cand){ s.r[i].lo, s.r[i].hi, route, c->len, rank, order });
+	ipset_free(&s);
+	return rc;
+}
+
+static int add_route(struct fib *fib, struct fib_route r)
+{
+	struct fib_route *nr = realloc(fib->routes, (fib->nroutes + 1) * sizeof(*nr));
+	if (!nr)
+		return -1;
+	fib->routes = nr;
+	fib->routes[fib->nroutes++] = r;
+	return 0;
+}
+
+static int add_system(struct fib *fib, struct vec *v, const char *prefix, enum next_hop hop)
+{
+	struct fib_route r = { .hop = hop };
+	const char *why;
+	cidr_parse(prefix, &r.prefix, &why);
+	cidr_format(&r.prefix, r.prefix_text);
+	if (add_route(fib, r) < 0)
+		return -1;
+	return add_prefix(v, &r.prefix, (uint32_t)fib->nroutes - 1, 9, (uint32_t)fib->nroutes - 1);
+}
+
+static int system_routes(struct fib *fib, struct vec *v, const struct netenv *env)
+{
+	static const char *const reserved[] = { "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10" };
+	char text[CIDR_STRLEN];
+	for (size_t i = 0; i < env->nvnet; i++)
+		if (add_system(fib, v, cidr_format(&env->vnet[i], text), HOP_VNET_LOCAL) < 0)
+			return -1;
+	if (add_system(fib, v, "0.0.0.0/0", HOP_INTERNET) < 0 || add_system(fib, v, "::/0", HOP_INTERNET) < 0)
+		return -1;
+	/* §3.1: a reserved range that is a VNet range, or lies inside one, gets no None route. (When the VNet
+	 * range lies inside the reserved range both routes exist and longest prefix match decides.) */
+	for (size_t i = 0; i < sizeof(reserved) / sizeof(reserved[0]); i++) {
+		struct cidr c;
+		const char *why;
+		bool covered = false;
+		cidr_parse(reserved[i], &c, &why);
+		for (size_t k = 0; k < env->nvnet; k++)
+			if (env->vnet[k].lo <= c.lo && env->vnet[k].hi >= c.hi)
+				covered = true;
+		if (!covered && add_system(fib, v, reserved[i], HOP_NONE) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int cand_cmp(const void *a, const void *b)
+{
+	const struct cand *x = a, *y = b;
+	return x->lo < y->lo ? -1 : x->lo > y->lo;
+}
+
+/* Max-heap of candidates by better(). */
+static void heap_push(struct cand *h, size_t *n, struct cand c)
+{
+	size_t i = (*n)++;
+	while (i && better(&c, &h[(i - 1) / 2])) {
+		h[i] = h[(i - 1) / 2];
+		i = (i - 1) / 2;
+	}
+	h[i] = c;
+}
+
+static void heap_pop(struct cand *h, size_t *n)
+{
+	struct cand last = h[--*n];
+	size_t i = 0;
+	for (;;) {
+		size_t c = 2 * i + 1;
+		if (c >= *n)
+			break;
+		if (c + 1 < *n && better(&h[c + 1], &h[c]))
+			c++;
+		if (!better(&h[c], &last))
+			break;
+		h[i] = h[c];
+		i = c;
+	}
+	if (*n)
+		h[i] = last;
+}
+
+static int emit(struct fib *fib, size_t *cap, u128 lo, u128 hi, const struct cand *w)
+{
+	if (fib->nseg && fib->seg[fib->nseg - 1].route == w->route && fib->seg[fib->nseg - 1].len == w->len &&
+	    fib->seg[fib->nseg - 1].hi + 1 == lo) {
+		fib->seg[fib->nseg - 1].hi = hi;
+		return 0;
+	}
+	if (fib->nseg == *cap) {
+		*cap = *cap ? *cap * 2 : 256;
+		struct fib_seg *ns = realloc(fib->seg, *cap * sizeof(*ns));
+		if (!ns)
+			return -1;
+		fib->seg = ns;
+	}
+	fib->seg[fib->nseg++] = (struct fib_seg){ lo, hi, w->route, w->len };
+	return 0;
+}
+
+int fib_build(struct fib *fib, const struct netenv *env, const struct route_table *rt)
+{
+	struct vec v = { 0 };
+	struct cand *heap = NULL;
+	size_t cap = 0, nheap = 0;
+	int rc = -1;
+
+	*fib = (struct fib){ 0 };
+	if (system_routes(fib, &v, env) < 0)
+		goto out;
+	for (size_t i = 0; rt && i < rt->n; i++) {
+		const struct route *r = &rt->routes[i];
+		if (add_route(fib, (struct fib_route){ .hop = r->hop, .user = r }) < 0)
+			goto out;
+		snprintf(fib->routes[fib->nroutes - 1].prefix_text, CIDR_STRLEN, "%s", r->prefix_text);
+		uint32_t id = (uint32_t)fib->nroutes - 1;
+		if (!r->tag) {
+			if (add_prefix(&v, &r->cidr, id, 0, id) < 0)
+				goto out;
+			continue;
+		}
+		for (size_t k = 0; k < r->tag->nprefixes; k++)
+			if (add_prefix(&v, &r->tag->prefixes[k], id, (uint8_t)r->rank, id) < 0)
+				goto out;
+	}
+	qsort(v.v, v.n, sizeof(*v.v), cand_cmp);
+	if (!(heap = malloc(v.n * sizeof(*heap))))
+		goto out;
+	/* Sweep: at each boundary, add the candidates starting there, drop those that ended, emit the best. */
+	size_t next = 0;
+	u128 pos = 0;
+	for (;;) {
+		while (next < v.n && v.v[next].lo == pos)
+			heap_push(heap, &nheap, v.v[next++]);
+		while (nheap && heap[0].hi < pos)
+			heap_pop(heap, &nheap);
+		if (!nheap)
+			break; /* unreachable: the default routes cover everything */
+		/* The segment ends where the winner ends or the next candidate starts, whichever is first. Ends of
+		 * losers inside it do not matter: they cannot change the winner. */
+		u128 end = heap[0].hi;
+		if (next < v.n && v.v[next].lo - 1 < end)
+			end = v.v[next].lo - 1;
+		if (emit(fib, &cap, pos, end, &heap[0]) < 0)
+			goto out;
+		if (end == U128_MAX)
+			break;
+		pos = end + 1;
+	}
+	rc = 0;
+out:
+	free(v.v);
+	free(heap);
+	if (rc)
+		fib_free(fib);
+	return rc;
+}
+
+size_t fib_seg_index(const struct fib *fib, u128 a)
+{
+	size_t lo = 0, hi = fib->nseg;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (fib->seg[mid].hi < a)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+const struct fib_route *fib_lookup(const struct fib *fib, u128 dst, int *len)
+{
+	size_t i = fib_seg_index(fib, dst);
+	if (len)
+		*len = fib->seg[i].len;
+	return &fib->routes[fib->seg[i].route];
+}
+
+void fib_free(struct fib *fib)
+{
+	free(fib->routes);
+	free(fib->seg);
+	*fib = (struct fib){ 0 };
+}

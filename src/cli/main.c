@@ -1,0 +1,51 @@
+/* minet — the connectivity plane of Azure SQL Managed Instance (pre-November-2022), analyzed and emulated.
+ * main() only dispatches: each verb lives in its own file (wireguard-tools style). */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/verbs.h"
+
+#ifndef MINET_VERSION
+#define MINET_VERSION "0.1"
+#endif
+
+/* Weak so that a component built separately (pki, mgmt) can be left out of a build without a stub. */
+#pragma weak cmd_pki
+#pragma weak cmd_mgmt
+
+static const struct verb verbs[] = {
+	{ "flow",  cmd_flow,  "is this flow allowed by the NSGs, and by which rule" },
+	{ "route", cmd_route, "the next hop of a destination under the route table" },
+	{ "pki",   cmd_pki,   "the cluster's certificate authority: init, issue, revoke, crl, list" },
+	{ "mgmt",  cmd_mgmt,  "a mutual-TLS management client for the node agents" },
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: minet <verb> [options]   (minet <verb> --help for a verb's options)\n\nverbs:\n");
+	for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
+		if (verbs[i].fn)
+			fprintf(f, "  %-8s %s\n", verbs[i].name, verbs[i].summary);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return 2;
+	}
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+		usage(stdout);
+		return 0;
+	}
+	if (!strcmp(argv[1], "--version")) {
+		printf("minet %s\n", MINET_VERSION);
+		return 0;
+	}
+	for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
+		if (verbs[i].fn && !strcmp(argv[1], verbs[i].name))
+			return verbs[i].fn(argc - 1, argv + 1);
+	fprintf(stderr, "minet: unknown verb '%s'\n", argv[1]);
+	usage(stderr);
+	return 2;
+}

@@ -1,0 +1,63 @@
+#include "cli/policy.h"
+
+#include <stdio.h>
+
+#include "model/diag.h"
+
+int policy_opt(struct policy_args *a, int opt, const char *arg)
+{
+	switch (opt) {
+	case OPT_TAGS:
+		if (a->ntags == MAX_TAG_FILES) {
+			fprintf(stderr, "minet: at most %d --tags files\n", MAX_TAG_FILES);
+			return -1;
+		}
+		a->tags[a->ntags++] = arg;
+		return 1;
+	case OPT_VNET: a->vnet = arg; return 1;
+	case OPT_ROUTES: a->routes = arg; return 1;
+	case OPT_NSG: a->nsg = arg; return 1;
+	case OPT_NIC_NSG: a->nic_nsg = arg; return 1;
+	default: return 0;
+	}
+}
+
+int policy_load(struct policy *p, const struct policy_args *a)
+{
+	struct diag d = { .out = stderr };
+	*p = (struct policy){ 0 };
+	if (!a->vnet) {
+		fprintf(stderr, "minet: --vnet CIDR[,CIDR…] is required (the virtual network's address space)\n");
+		return -1;
+	}
+	for (int i = 0; i < a->ntags; i++)
+		tagdb_load_file(&p->tags, a->tags[i], &d);
+	if (d.errors)
+		return -1; /* everything below names tags: stop before reporting unknown ones */
+	if (a->routes)
+		p->has_rt = rt_load_file(&p->rt, a->routes, &p->tags, &d) == 0;
+	d.file = "--vnet";
+	if (netenv_init(&p->env, &p->tags, a->vnet, &d) < 0 || d.errors)
+		return -1;
+	if (p->has_rt && netenv_add_routes(&p->env, &p->rt) < 0) {
+		fprintf(stderr, "minet: out of memory\n");
+		return -1;
+	}
+	if (a->nsg)
+		p->has_nsg = nsg_load_file(&p->nsg, a->nsg, &p->env, &d) == 0;
+	if (a->nic_nsg)
+		p->has_nic = nsg_load_file(&p->nic, a->nic_nsg, &p->env, &d) == 0;
+	return d.errors ? -1 : 0;
+}
+
+void policy_free(struct policy *p)
+{
+	if (p->has_nsg)
+		nsg_free(&p->nsg);
+	if (p->has_nic)
+		nsg_free(&p->nic);
+	if (p->has_rt)
+		rt_free(&p->rt);
+	netenv_free(&p->env);
+	tagdb_free(&p->tags);
+}

@@ -1,0 +1,107 @@
+/* minet route: the next hop of a destination under the subnet's route table. */
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "analysis/nexthop.h"
+#include "cli/policy.h"
+#include "cli/verbs.h"
+
+static const char route_usage[] =
+	"usage: minet route --tags F [--tags F…] --vnet CIDR[,CIDR…] [--routes RT.json] --dst IP [--json]\n"
+	"\n"
+	"The route in force for a destination: longest prefix match over the system routes and the user-defined\n"
+	"routes (service tags expanded); on equal prefixes a user route beats a system route, and an explicit\n"
+	"prefix > regional tag > global tag > AzureCloud.<region> > AzureCloud.\n"
+	"Exit: 0, or 2 on bad input or usage.\n";
+
+enum { OPT_DST = 1, OPT_JSON, OPT_HELP };
+
+int cmd_route(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		POLICY_LONG_OPTIONS,
+		{ "dst", required_argument, NULL, OPT_DST },
+		{ "json", no_argument, NULL, OPT_JSON },
+		{ "help", no_argument, NULL, OPT_HELP },
+		{ 0 },
+	};
+	struct policy_args pa = { 0 };
+	const char *dst = NULL;
+	bool json = false;
+	int c, port;
+	u128 a;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		int r = policy_opt(&pa, c, optarg);
+		if (r < 0)
+			return 2;
+		if (r)
+			continue;
+		switch (c) {
+		case OPT_DST: dst = optarg; break;
+		case OPT_JSON: json = true; break;
+		case 'h':
+		case OPT_HELP: fputs(route_usage, stdout); return 0;
+		default: fputs(route_usage, stderr); return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "minet route: unexpected argument '%s'\n%s", argv[optind], route_usage);
+		return 2;
+	}
+	if (pa.nsg || pa.nic_nsg) {
+		fprintf(stderr, "minet route: --nsg and --nic-nsg do not apply to routes\n");
+		return 2;
+	}
+	if (!dst) {
+		fprintf(stderr, "minet route: --dst IP is required\n%s", route_usage);
+		return 2;
+	}
+	if (endpoint_parse(dst, &a, &port) < 0 || port >= 0) {
+		fprintf(stderr, "minet route: --dst: '%s' is not an IP address\n", dst);
+		return 2;
+	}
+	struct policy p;
+	struct fib fib;
+	if (policy_load(&p, &pa) < 0) {
+		policy_free(&p);
+		return 2;
+	}
+	if (fib_build(&fib, &p.env, p.has_rt ? &p.rt : NULL) < 0) {
+		fprintf(stderr, "minet route: out of memory\n");
+		policy_free(&p);
+		return 2;
+	}
+	int len;
+	const struct fib_route *r = fib_lookup(&fib, a, &len);
+	const char *hop_ip = r->user && r->user->has_hop_ip ? r->user->hop_ip_text : NULL;
+	char as[ADDR_STRLEN];
+	addr_format(a, as);
+	if (json) {
+		json_t *o = json_object();
+		json_object_set_new(o, "destination", json_string(as));
+		json_object_set_new(o, "nextHopType", json_string(next_hop_name(r->hop)));
+		json_object_set_new(o, "nextHopIpAddress", hop_ip ? json_string(hop_ip) : json_null());
+		json_object_set_new(o, "route", r->user ? json_string(r->user->name) : json_null());
+		json_object_set_new(o, "source", json_string(r->user ? "User" : "Default"));
+		json_object_set_new(o, "addressPrefix", json_string(r->prefix_text));
+		json_object_set_new(o, "prefixLength", json_integer(len));
+		char *s = json_dumps(o, JSON_COMPACT);
+		puts(s);
+		free(s);
+		json_decref(o);
+	} else {
+		printf("%s  next hop %s%s%s\n", as, next_hop_name(r->hop), hop_ip ? " " : "", hop_ip ? hop_ip : "");
+		if (r->user)
+			printf("  user route '%s' (%s), addressPrefix %s%s\n", r->user->name, p.rt.file, r->prefix_text,
+			       r->user->tag ? " (service tag)" : "");
+		else
+			printf("  system route %s\n", r->prefix_text);
+		printf("  matched prefix length /%d\n", len);
+	}
+	fib_free(&fib);
+	policy_free(&p);
+	return 0;
+}

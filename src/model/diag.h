@@ -1,0 +1,18 @@
+/* Diagnostics for bad input: every error names the file and the place (line:column for syntax, a JSON path
+ * for meaning), one per line, and parsing goes on so that all errors of a file are reported together.
+ * Library code never exits: it reports here and returns -1. */
+#ifndef MINET_DIAG_H
+#define MINET_DIAG_H
+
+#include <stdio.h>
+
+struct diag {
+	FILE *out;        /* where lines go; NULL discards them (fuzzers) */
+	const char *file; /* the file being read, as the user named it */
+	int errors;
+};
+
+/* "FILE: PATH: message" (PATH may be NULL or empty for the whole file). */
+void diag_err(struct diag *d, const char *path, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+#endif

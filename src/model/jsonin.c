@@ -1,0 +1,135 @@
+#include "model/jsonin.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+static json_t *parse(const char *buf, size_t len, struct diag *d)
+{
+	json_error_t err;
+	if (len == 0) {
+		diag_err(d, NULL, "empty file, expected a JSON object");
+		return NULL;
+	}
+	json_t *root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &err);
+	if (!root) {
+		diag_err(d, NULL, "line %d, column %d: %s", err.line, err.column, err.text);
+		return NULL;
+	}
+	if (!json_is_object(root)) {
+		diag_err(d, NULL, "expected a JSON object at the top level, found %s", jsonin_typename(root));
+		json_decref(root);
+		return NULL;
+	}
+	return root;
+}
+
+json_t *jsonin_load_buf(const char *buf, size_t len, struct diag *d)
+{
+	return parse(buf, len, d);
+}
+
+json_t *jsonin_load_file(const char *path, size_t max_bytes, struct diag *d)
+{
+	FILE *f = fopen(path, "rb");
+	struct stat st;
+	char *buf = NULL;
+	json_t *root = NULL;
+	if (!f) {
+		diag_err(d, NULL, "cannot open: %s", strerror(errno));
+		return NULL;
+	}
+	if (fstat(fileno(f), &st) < 0 || !S_ISREG(st.st_mode)) {
+		diag_err(d, NULL, "not a regular file");
+		goto out;
+	}
+	if ((size_t)st.st_size > max_bytes) {
+		diag_err(d, NULL, "file is %lld bytes, more than the %zu bytes allowed for this kind of file",
+			 (long long)st.st_size, max_bytes);
+		goto out;
+	}
+	buf = malloc((size_t)st.st_size + 1);
+	if (!buf || fread(buf, 1, (size_t)st.st_size, f) != (size_t)st.st_size) {
+		diag_err(d, NULL, "cannot read: %s", buf ? strerror(errno) : "out of memory");
+		goto out;
+	}
+	root = parse(buf, (size_t)st.st_size, d);
+out:
+	free(buf);
+	fclose(f);
+	return root;
+}
+
+const char *jsonin_typename(const json_t *v)
+{
+	switch (json_typeof(v)) {
+	case JSON_OBJECT: return "an object";
+	case JSON_ARRAY: return "an array";
+	case JSON_STRING: return "a string";
+	case JSON_INTEGER: return "an integer";
+	case JSON_REAL: return "a number";
+	case JSON_TRUE:
+	case JSON_FALSE: return "a boolean";
+	default: return "null";
+	}
+}
+
+const char *jsonin_path(char *buf, size_t n, const char *path, const char *key)
+{
+	snprintf(buf, n, "%s%s%s", path, *path ? "." : "", key);
+	return buf;
+}
+
+const char *jsonin_index(char *buf, size_t n, const char *path, size_t i)
+{
+	snprintf(buf, n, "%s[%zu]", path, i);
+	return buf;
+}
+
+static json_t *member(json_t *obj, const char *key)
+{
+	json_t *v = json_object_get(obj, key);
+	return v && !json_is_null(v) ? v : NULL;
+}
+
+static int wrong(json_t *v, const char *path, const char *key, const char *want, struct diag *d)
+{
+	char p[512];
+	diag_err(d, jsonin_path(p, sizeof(p), path, key), "expected %s, found %s", want, jsonin_typename(v));
+	return -1;
+}
+
+int jsonin_str(json_t *obj, const char *path, const char *key, const char **out, struct diag *d)
+{
+	json_t *v = member(obj, key);
+	if (!v)
+		return 0;
+	if (!json_is_string(v))
+		return wrong(v, path, key, "a string", d);
+	*out = json_string_value(v);
+	return 1;
+}
+
+int jsonin_int(json_t *obj, const char *path, const char *key, long long *out, struct diag *d)
+{
+	json_t *v = member(obj, key);
+	if (!v)
+		return 0;
+	if (!json_is_integer(v))
+		return wrong(v, path, key, "an integer", d);
+	*out = json_integer_value(v);
+	return 1;
+}
+
+int jsonin_arr(json_t *obj, const char *path, const char *key, json_t **out, struct diag *d)
+{
+	json_t *v = member(obj, key);
+	if (!v)
+		return 0;
+	if (!json_is_array(v))
+		return wrong(v, path, key, "an array", d);
+	*out = v;
+	return 1;
+}

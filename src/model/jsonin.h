@@ -1,0 +1,30 @@
+/* Reading JSON input files with jansson, with errors that name the file and the place. */
+#ifndef MINET_JSONIN_H
+#define MINET_JSONIN_H
+
+#include <jansson.h>
+#include <stdbool.h>
+
+#include "model/diag.h"
+
+/* Parse a whole file (at most max_bytes) or a buffer. On failure report to d and return NULL. */
+json_t *jsonin_load_file(const char *path, size_t max_bytes, struct diag *d);
+json_t *jsonin_load_buf(const char *buf, size_t len, struct diag *d);
+
+/* Member lookups along a JSON path. `path` is the path of obj ("" for the root); errors are reported at
+ * path.key. A JSON null counts as absent.
+ *   jsonin_str: 1 found (a string), 0 absent, -1 wrong type (reported).
+ *   jsonin_int: 1 found (an integer), 0 absent, -1 wrong type.
+ *   jsonin_arr: 1 found (an array), 0 absent, -1 wrong type. */
+int jsonin_str(json_t *obj, const char *path, const char *key, const char **out, struct diag *d);
+int jsonin_int(json_t *obj, const char *path, const char *key, long long *out, struct diag *d);
+int jsonin_arr(json_t *obj, const char *path, const char *key, json_t **out, struct diag *d);
+
+/* path + "." + key (or just key at the root) into buf of size n. */
+const char *jsonin_path(char *buf, size_t n, const char *path, const char *key);
+/* path + "[" i "]" into buf. */
+const char *jsonin_index(char *buf, size_t n, const char *path, size_t i);
+
+const char *jsonin_typename(const json_t *v);
+
+#endif

@@ -1,0 +1,189 @@
+/* Route table parsing and validation. */
+#include "model/routes.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "model/jsonin.h"
+
+static const char *const hop_names[] = {
+	[HOP_VNET_GATEWAY] = "VirtualNetworkGateway", [HOP_VNET_LOCAL] = "VnetLocal",
+	[HOP_INTERNET] = "Internet", [HOP_APPLIANCE] = "VirtualAppliance", [HOP_NONE] = "None",
+};
+
+const char *next_hop_name(enum next_hop h)
+{
+	return hop_names[h];
+}
+
+static void route_free(struct route *r)
+{
+	free(r->name);
+	free(r->prefix_text);
+	free(r->hop_ip_text);
+	free(r->json_path);
+}
+
+void rt_free(struct route_table *rt)
+{
+	for (size_t i = 0; i < rt->n; i++)
+		route_free(&rt->routes[i]);
+	free(rt->routes);
+	free(rt->name);
+	free(rt->file);
+	*rt = (struct route_table){ 0 };
+}
+
+int route_add_addresses(const struct route *r, struct ipset *s)
+{
+	if (!r->tag)
+		return ipset_add_cidr(s, &r->cidr);
+	for (size_t i = 0; i < r->tag->set.n; i++)
+		if (ipset_add_range(s, r->tag->set.r[i].lo, r->tag->set.r[i].hi) < 0)
+			return -1;
+	return 0;
+}
+
+static int parse_route(json_t *e, const char *path, const struct tagdb *tags, struct route *r, struct diag *d)
+{
+	char base[128], p[192];
+	const char *name = NULL, *prefix = NULL, *hop = NULL, *hop_ip = NULL;
+	int before = d->errors;
+	json_t *props;
+
+	*r = (struct route){ 0 };
+	if (!json_is_object(e)) {
+		diag_err(d, path, "expected an object, found %s", jsonin_typename(e));
+		return -1;
+	}
+	if (jsonin_str(e, path, "name", &name, d) == 0)
+		diag_err(d, jsonin_path(p, sizeof(p), path, "name"), "missing");
+	props = json_object_get(e, "properties");
+	if (json_is_object(props)) {
+		jsonin_path(base, sizeof(base), path, "properties");
+	} else {
+		props = e; /* az's flattened shape */
+		snprintf(base, sizeof(base), "%s", path);
+	}
+	if (jsonin_str(props, base, "addressPrefix", &prefix, d) == 0)
+		diag_err(d, jsonin_path(p, sizeof(p), base, "addressPrefix"), "missing");
+	if (jsonin_str(props, base, "nextHopType", &hop, d) == 0)
+		diag_err(d, jsonin_path(p, sizeof(p), base, "nextHopType"), "missing");
+	jsonin_str(props, base, "nextHopIpAddress", &hop_ip, d);
+	if (hop_ip && !*hop_ip)
+		hop_ip = NULL;
+	if (d->errors != before)
+		return -1;
+
+	r->hop = (enum next_hop)-1;
+	for (size_t i = 0; i < sizeof(hop_names) / sizeof(hop_names[0]); i++)
+		if (!strcasecmp(hop, hop_names[i]))
+			r->hop = (enum next_hop)i;
+	if ((int)r->hop < 0)
+		diag_err(d, jsonin_path(p, sizeof(p), base, "nextHopType"),
+			 "'%s' is not one of VirtualNetworkGateway, VnetLocal, Internet, VirtualAppliance, None", hop);
+
+	const char *why;
+	if (cidr_parse(prefix, &r->cidr, &why) == 0) {
+		r->rank = 0;
+	} else if (strpbrk(prefix, "/:") || (prefix[0] >= '0' && prefix[0] <= '9')) {
+		diag_err(d, jsonin_path(p, sizeof(p), base, "addressPrefix"), "'%s': %s", prefix, why);
+	} else if (!(r->tag = tagdb_find(tags, prefix))) {
+		diag_err(d, jsonin_path(p, sizeof(p), base, "addressPrefix"),
+			 "unknown service tag '%s' (not in any --tags file)", prefix);
+	} else {
+		r->rank = tag_route_rank(r->tag);
+	}
+
+	if (r->hop == HOP_APPLIANCE && !hop_ip)
+		diag_err(d, jsonin_path(p, sizeof(p), base, "nextHopIpAddress"),
+			 "missing: a VirtualAppliance route needs the appliance's address");
+	if (hop_ip && (int)r->hop >= 0 && r->hop != HOP_APPLIANCE)
+		diag_err(d, jsonin_path(p, sizeof(p), base, "nextHopIpAddress"),
+			 "only allowed when nextHopType is VirtualAppliance, not %s", hop_names[r->hop]);
+	if (hop_ip && addr_parse(hop_ip, &r->hop_ip) < 0)
+		diag_err(d, jsonin_path(p, sizeof(p), base, "nextHopIpAddress"), "'%s' is not an IP address", hop_ip);
+	r->has_hop_ip = hop_ip != NULL;
+	if (d->errors != before)
+		return -1;
+	r->name = strdup(name);
+	r->prefix_text = strdup(prefix);
+	r->hop_ip_text = hop_ip ? strdup(hop_ip) : NULL;
+	r->json_path = strdup(path);
+	return 0;
+}
+
+int rt_load_json(struct route_table *rt, json_t *root, const char *file, const struct tagdb *tags, struct diag *d)
+{
+	json_t *routes = NULL, *props = json_object_get(root, "properties"), *e;
+	const char *base = "", *name = "";
+	char path[128];
+	size_t i, ntag = 0;
+	int before = d->errors;
+
+	*rt = (struct route_table){ 0 };
+	if (json_is_object(props)) {
+		base = "properties";
+	} else {
+		props = root;
+	}
+	jsonin_str(root, "", "name", &name, d);
+	if (jsonin_arr(props, base, "routes", &routes, d) == 0)
+		diag_err(d, jsonin_path(path, sizeof(path), base, "routes"), "missing: not a route table");
+	if (!routes)
+		return -1;
+	json_t *dis = json_object_get(props, "disableBgpRoutePropagation");
+	rt->disable_bgp = json_is_true(dis);
+	size_t n = json_array_size(routes);
+	if (n > RT_MAX_ROUTES)
+		diag_err(d, jsonin_path(path, sizeof(path), base, "routes"),
+			 "%zu routes; a route table holds at most %d", n, RT_MAX_ROUTES);
+	rt->routes = calloc(n ? n : 1, sizeof(*rt->routes));
+	if (!rt->routes) {
+		diag_err(d, NULL, "out of memory");
+		return -1;
+	}
+	char rbase[64];
+	jsonin_path(rbase, sizeof(rbase), base, "routes");
+	json_array_foreach(routes, i, e) {
+		struct route r;
+		jsonin_index(path, sizeof(path), rbase, i);
+		if (parse_route(e, path, tags, &r, d) < 0)
+			continue;
+		for (size_t k = 0; k < rt->n; k++) {
+			const struct route *o = &rt->routes[k];
+			if (!strcmp(o->name, r.name))
+				diag_err(d, path, "route name '%s' is also used by %s", r.name, o->json_path);
+			else if (!strcasecmp(o->prefix_text, r.prefix_text) ||
+				 (!o->tag && !r.tag && o->cidr.lo == r.cidr.lo && o->cidr.len == r.cidr.len &&
+				  o->cidr.v4 == r.cidr.v4))
+				/* [inference] Azure refuses two routes of one table with the same addressPrefix. */
+				diag_err(d, path, "addressPrefix '%s' is also the prefix of route '%s' (%s)",
+					 r.prefix_text, o->name, o->json_path);
+		}
+		if (r.tag && ++ntag == RT_MAX_TAG_ROUTES + 1)
+			diag_err(d, path, "more than %d routes with service tags in one route table",
+				 RT_MAX_TAG_ROUTES);
+		rt->routes[rt->n++] = r;
+	}
+	rt->name = strdup(*name ? name : "routes");
+	rt->file = strdup(file ? file : "-");
+	if (d->errors != before) {
+		rt_free(rt);
+		return -1;
+	}
+	return 0;
+}
+
+int rt_load_file(struct route_table *rt, const char *path, const struct tagdb *tags, struct diag *d)
+{
+	const char *saved = d->file;
+	d->file = path;
+	*rt = (struct route_table){ 0 };
+	json_t *root = jsonin_load_file(path, RT_MAX_BYTES, d);
+	int rc = root ? rt_load_json(rt, root, path, tags, d) : -1;
+	json_decref(root);
+	d->file = saved;
+	return rc;
+}
