@@ -425,6 +425,13 @@ int nsg_load_json(struct nsg *g, json_t *root, const char *file, const struct ne
 		return -1;
 	}
 	qsort(g->rules, g->n, sizeof(*g->rules), rule_order);
+	for (i = 0; i < g->n; i++) { /* sorting moved the rules: re-point fields at their own sets */
+		struct nsg_rule *r = &g->rules[i];
+		if (!r->src.is_tag)
+			r->src.set = &r->src.own;
+		if (!r->dst.is_tag)
+			r->dst.set = &r->dst.own;
+	}
 	for (g->nin = 0; g->nin < g->n && g->rules[g->nin].dir == DIR_IN; g->nin++)
 		;
 	return 0;
