@@ -7,29 +7,31 @@
 #   make demo       the analyzer on the bundled example subnet
 # O=DIR puts objects and binaries under DIR (default: the tree itself, bin/ and obj/).
 
+.DEFAULT_GOAL := all
 O        ?= .
 CC       ?= cc
-PKGS     := jansson openssl libevent libevent_openssl
+PKGS     := jansson openssl libevent libevent_openssl simdjson
 WARN     := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wcast-qual \
             -Wpointer-arith -Wformat=2 -Wvla -Wno-unused-parameter
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=gnu11 $(WARN) -D_GNU_SOURCE -Isrc $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-LDLIBS   += $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+LDLIBS   += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lstdc++
 ifdef WERROR
 CFLAGS   += -Werror
 endif
+SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 ifdef SAN
-CFLAGS   += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
-LDFLAGS  += -fsanitize=address,undefined
+CFLAGS   += $(SANFLAGS)
+LDFLAGS  += $(SANFLAGS)
 endif
 
 BIN := $(O)/bin
 OBJ := $(O)/obj
 
 # Layers (architecture.md): model and analysis are pure C; cli is the verb table.
-LIB_SRCS  := $(wildcard src/model/*.c src/analysis/*.c)
+LIB_SRCS  := $(wildcard src/model/*.c src/model/*.cc src/analysis/*.c)
 CLI_SRCS  := $(wildcard src/cli/*.c)
-LIB_OBJS  := $(LIB_SRCS:%.c=$(OBJ)/%.o)
+LIB_OBJS  := $(patsubst %,$(OBJ)/%.o,$(basename $(LIB_SRCS)))
 CLI_OBJS  := $(CLI_SRCS:%.c=$(OBJ)/%.o)
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNITS     := $(UNIT_SRCS:tests/unit/%.c=$(BIN)/tests/%)
@@ -43,6 +45,14 @@ all: $(PROGS) $(UNITS)
 $(OBJ)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+# The one C++ file wraps simdjson (src/model/tagscan.cc).
+CXXFLAGS ?= -O2 -g
+CXXFLAGS += -std=c++17 -Wall -Wextra -Isrc -fno-exceptions $(if $(WERROR),-Werror) \
+            $(if $(SAN),$(SANFLAGS))
+$(OBJ)/%.o: %.cc
+	@mkdir -p $(dir $@)
+	$(CXX) $(CXXFLAGS) -MMD -MP -c -o $@ $<
 
 $(OBJ)/libminet.a: $(LIB_OBJS)
 	@mkdir -p $(dir $@)
@@ -73,11 +83,18 @@ demo: deps
 
 FUZZ_SRCS := $(wildcard fuzz/fuzz_*.c)
 FUZZERS   := $(FUZZ_SRCS:fuzz/%.c=build/fuzz/bin/%)
+FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer-no-link,address,undefined -Isrc $(shell pkg-config --cflags $(PKGS))
+FUZZ_OBJS := $(patsubst %,build/fuzz/obj/%.o,$(basename $(LIB_SRCS)))
 fuzz: $(FUZZERS)
-build/fuzz/bin/%: fuzz/%.c $(LIB_SRCS)
+build/fuzz/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	clang -std=gnu11 -D_GNU_SOURCE -Isrc -g -O1 -fsanitize=fuzzer,address,undefined \
-		$(shell pkg-config --cflags $(PKGS)) -o $@ $< $(LIB_SRCS) $(shell pkg-config --libs $(PKGS)) -lm
+	clang -std=gnu11 -D_GNU_SOURCE $(FUZZ_FLAGS) -c -o $@ $<
+build/fuzz/obj/%.o: %.cc
+	@mkdir -p $(dir $@)
+	clang++ -std=c++17 -fno-exceptions $(FUZZ_FLAGS) -c -o $@ $<
+build/fuzz/bin/%: build/fuzz/obj/fuzz/%.o $(FUZZ_OBJS)
+	@mkdir -p $(dir $@)
+	clang++ -fsanitize=fuzzer,address,undefined -o $@ $^ $(shell pkg-config --libs $(PKGS)) -lm
 
 BENCH_SRCS := $(wildcard bench/bench_*.c)
 BENCHES    := $(BENCH_SRCS:bench/%.c=$(BIN)/bench/%)

@@ -31,12 +31,11 @@ json_t *jsonin_load_buf(const char *buf, size_t len, struct diag *d)
 	return parse(buf, len, d);
 }
 
-json_t *jsonin_load_file(const char *path, size_t max_bytes, struct diag *d)
+char *jsonin_read_file(const char *path, size_t max_bytes, size_t padding, size_t *len, struct diag *d)
 {
 	FILE *f = fopen(path, "rb");
 	struct stat st;
 	char *buf = NULL;
-	json_t *root = NULL;
 	if (!f) {
 		diag_err(d, NULL, "cannot open: %s", strerror(errno));
 		return NULL;
@@ -50,15 +49,24 @@ json_t *jsonin_load_file(const char *path, size_t max_bytes, struct diag *d)
 			 (long long)st.st_size, max_bytes);
 		goto out;
 	}
-	buf = malloc((size_t)st.st_size + 1);
-	if (!buf || fread(buf, 1, (size_t)st.st_size, f) != (size_t)st.st_size) {
+	*len = (size_t)st.st_size;
+	buf = calloc(1, *len + padding + 1);
+	if (!buf || fread(buf, 1, *len, f) != *len) {
 		diag_err(d, NULL, "cannot read: %s", buf ? strerror(errno) : "out of memory");
-		goto out;
+		free(buf);
+		buf = NULL;
 	}
-	root = parse(buf, (size_t)st.st_size, d);
 out:
-	free(buf);
 	fclose(f);
+	return buf;
+}
+
+json_t *jsonin_load_file(const char *path, size_t max_bytes, struct diag *d)
+{
+	size_t len;
+	char *buf = jsonin_read_file(path, max_bytes, 0, &len, d);
+	json_t *root = buf ? parse(buf, len, d) : NULL;
+	free(buf);
 	return root;
 }
 

@@ -7,6 +7,7 @@
 #include <strings.h>
 
 #include "model/jsonin.h"
+#include "model/tagscan.h"
 
 static uint64_t hash_ci(const char *s)
 {
@@ -151,6 +152,49 @@ static int parse_entry(json_t *e, const char *path, struct service_tag *t, struc
 	return 0;
 }
 
+/* Remember a file name for the tags it defines; returns the owned copy. */
+static const char *add_file(struct tagdb *db, const char *file)
+{
+	char *fcopy = strdup(file ? file : "-");
+	char **files = realloc(db->files, (db->nfiles + 1) * sizeof(*files));
+	if (!fcopy || !files) {
+		free(fcopy);
+		if (files)
+			db->files = files;
+		return NULL;
+	}
+	db->files = files;
+	db->files[db->nfiles++] = fcopy;
+	return fcopy;
+}
+
+/* Append a parsed tag and index it. -1 when out of memory (t is then freed). */
+static int push(struct tagdb *db, struct service_tag *t)
+{
+	if (db->n == db->cap) {
+		size_t cap = db->cap ? db->cap * 2 : 256;
+		struct service_tag *nv = realloc(db->v, cap * sizeof(*nv));
+		if (!nv) {
+			tag_free(t);
+			return -1;
+		}
+		db->v = nv;
+		db->cap = cap;
+	}
+	db->v[db->n++] = *t;
+	if (db->n * 2 > db->nslot)
+		return reindex(db, db->n * 2);
+	return index_add(db, db->n - 1);
+}
+
+/* Drop the tags added since `first` (a file that failed adds nothing). */
+static void rollback(struct tagdb *db, size_t first)
+{
+	while (db->n > first)
+		tag_free(&db->v[--db->n]);
+	reindex(db, db->n);
+}
+
 int tagdb_load_json(struct tagdb *db, json_t *root, const char *file, struct diag *d)
 {
 	json_t *values = NULL, *e;
@@ -162,15 +206,11 @@ int tagdb_load_json(struct tagdb *db, json_t *root, const char *file, struct dia
 		diag_err(d, "values", "missing: not a Service Tags file");
 	if (!values)
 		return -1;
-	char *fcopy = strdup(file ? file : "-");
-	char **files = realloc(db->files, (db->nfiles + 1) * sizeof(*files));
-	if (!fcopy || !files) {
-		free(fcopy);
+	const char *fcopy = add_file(db, file);
+	if (!fcopy) {
 		diag_err(d, NULL, "out of memory");
 		return -1;
 	}
-	db->files = files;
-	db->files[db->nfiles++] = fcopy;
 	json_array_foreach(values, i, e) {
 		struct service_tag t;
 		jsonin_index(path, sizeof(path), "values", i);
@@ -182,40 +222,103 @@ int tagdb_load_json(struct tagdb *db, json_t *root, const char *file, struct dia
 			tag_free(&t);
 			continue;
 		}
-		if (db->n == db->cap) {
-			size_t cap = db->cap ? db->cap * 2 : 256;
-			struct service_tag *nv = realloc(db->v, cap * sizeof(*nv));
-			if (!nv) {
-				diag_err(d, path, "out of memory");
-				tag_free(&t);
-				break;
-			}
-			db->v = nv;
-			db->cap = cap;
-		}
 		t.file = fcopy;
-		db->v[db->n++] = t;
-		if (db->n * 2 > db->nslot ? reindex(db, db->n * 2) < 0 : index_add(db, db->n - 1) < 0) {
+		if (push(db, &t) < 0) {
 			diag_err(d, path, "out of memory");
 			break;
 		}
 	}
 	if (d->errors != before) {
-		while (db->n > first)
-			tag_free(&db->v[--db->n]);
-		reindex(db, db->n);
+		rollback(db, first);
 		return -1;
 	}
 	return 0;
 }
 
+/* ---- the fast path for good files (tagscan.h) ---- */
+
+struct scan {
+	struct tagdb *db;
+	const char *file;
+	struct service_tag t;
+	size_t cap;
+	bool open; /* t is being filled */
+};
+
+static int scan_begin(void *ctx, const char *name, size_t nlen, const char *region, size_t rlen, const char *svc,
+		      size_t slen)
+{
+	struct scan *s = ctx;
+	s->t = (struct service_tag){ .file = s->file };
+	if (memchr(name, 0, nlen) || memchr(region, 0, rlen) || memchr(svc, 0, slen))
+		return -1; /* jansson refuses NUL in strings: leave such files to it */
+	s->t.name = strndup(name, nlen);
+	s->t.region = strndup(region, rlen);
+	s->t.system_service = strndup(svc, slen);
+	s->cap = 0;
+	if (!s->t.name || !s->t.region || !s->t.system_service || tagdb_find(s->db, s->t.name)) {
+		tag_free(&s->t);
+		return -1;
+	}
+	s->open = true;
+	return 0;
+}
+
+static int scan_prefix(void *ctx, const char *text)
+{
+	struct scan *s = ctx;
+	struct cidr c;
+	const char *why;
+	if (cidr_parse(text, &c, &why) < 0 || ipset_add_cidr(&s->t.set, &c) < 0)
+		goto fail;
+	if (s->t.nprefixes == s->cap) {
+		s->cap = s->cap ? s->cap * 2 : 16;
+		struct cidr *np = realloc(s->t.prefixes, s->cap * sizeof(*np));
+		if (!np)
+			goto fail;
+		s->t.prefixes = np;
+	}
+	s->t.prefixes[s->t.nprefixes++] = c;
+	return 0;
+fail:
+	tag_free(&s->t);
+	s->open = false;
+	return -1;
+}
+
+static int scan_end(void *ctx)
+{
+	struct scan *s = ctx;
+	ipset_normalize(&s->t.set);
+	s->open = false;
+	return push(s->db, &s->t);
+}
+
+static const struct tagscan_ops scan_ops = { scan_begin, scan_prefix, scan_end };
+
 int tagdb_load_file(struct tagdb *db, const char *path, struct diag *d)
 {
 	const char *saved = d->file;
+	size_t first = db->n, len;
+	int rc = -1;
 	d->file = path;
-	json_t *root = jsonin_load_file(path, TAGS_MAX_BYTES, d);
-	int rc = root ? tagdb_load_json(db, root, path, d) : -1;
+	char *buf = jsonin_read_file(path, TAGS_MAX_BYTES, TAGSCAN_PADDING, &len, d);
+	if (!buf)
+		goto out;
+	struct scan s = { .db = db, .file = add_file(db, path) };
+	if (s.file && tagscan(buf, len, &scan_ops, &s) == 0) {
+		rc = 0;
+		goto out;
+	}
+	/* Not a clean file: read it again with the reader that reports every error and its place. */
+	if (s.open)
+		tag_free(&s.t);
+	rollback(db, first);
+	json_t *root = jsonin_load_buf(buf, len, d);
+	rc = root ? tagdb_load_json(db, root, path, d) : -1;
 	json_decref(root);
+out:
+	free(buf);
 	d->file = saved;
 	return rc;
 }

@@ -11,6 +11,8 @@
 #include "model/tags.h"
 #include "testutil.h"
 
+#include <unistd.h>
+
 static u128 A(const char *s)
 {
 	u128 a;
@@ -338,6 +340,60 @@ static void test_two_levels(void **st)
 	netenv_free(&env);
 }
 
+/* The simdjson fast path and the jansson reader build the same tags from every published file. */
+static void test_tags_fast_equals_slow(void **st)
+{
+	static const char *const files[] = { "servicetags/ServiceTags_Public_20200224.json",
+					     "servicetags/ServiceTags_Public_20221107.json",
+					     "servicetags/ServiceTags_Public_20251028.json" };
+	for (size_t f = 0; f < 3; f++) {
+		struct tagdb fast = { 0 }, slow = { 0 };
+		struct diag d = { .out = stderr };
+		assert_int_equal(tagdb_load_file(&fast, shared_data(files[f]), &d), 0);
+		json_t *root = jsonin_load_file(shared_data(files[f]), TAGS_MAX_BYTES, &d);
+		assert_non_null(root);
+		assert_int_equal(tagdb_load_json(&slow, root, files[f], &d), 0);
+		json_decref(root);
+		assert_int_equal(fast.n, slow.n);
+		for (size_t i = 0; i < fast.n; i++) {
+			assert_string_equal(fast.v[i].name, slow.v[i].name);
+			assert_string_equal(fast.v[i].region, slow.v[i].region);
+			assert_string_equal(fast.v[i].system_service, slow.v[i].system_service);
+			assert_int_equal(fast.v[i].nprefixes, slow.v[i].nprefixes);
+			for (size_t k = 0; k < fast.v[i].nprefixes; k++) {
+				const struct cidr *a = &fast.v[i].prefixes[k], *b = &slow.v[i].prefixes[k];
+				assert_true(a->lo == b->lo && a->hi == b->hi && a->len == b->len && a->v4 == b->v4);
+			}
+			assert_true(ipset_equal(&fast.v[i].set, &slow.v[i].set));
+		}
+		tagdb_free(&fast);
+		tagdb_free(&slow);
+	}
+}
+
+/* A bad file falls back to the reader that names every error's place, and adds nothing. */
+static void test_tags_bad_file_reports(void **st)
+{
+	char path[] = "/tmp/minet-tags-XXXXXX";
+	int fd = mkstemp(path);
+	static const char text[] = "{\"values\":[{\"name\":\"A\",\"properties\":{\"addressPrefixes\":[\"10.0.0.0/33\"]}},"
+				   "{\"name\":\"B\",\"properties\":{\"addressPrefixes\":[\"1.2.3.4\",7]}}]}";
+	assert_true(fd >= 0 && write(fd, text, sizeof(text) - 1) == (ssize_t)sizeof(text) - 1);
+	close(fd);
+	char out[1024] = { 0 };
+	FILE *mem = fmemopen(out, sizeof(out) - 1, "w");
+	struct diag d = { .out = mem };
+	struct tagdb db = { 0 };
+	assert_int_equal(tagdb_load_file(&db, path, &d), -1);
+	fclose(mem);
+	unlink(path);
+	assert_int_equal(d.errors, 2);
+	assert_int_equal(db.n, 0);
+	assert_non_null(strstr(out, "values[0].properties.addressPrefixes[0]: '10.0.0.0/33': prefix length must be 0-32"));
+	assert_non_null(strstr(out, "values[1].properties.addressPrefixes[1]: expected a string, found an integer"));
+	tagdb_free(&db);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -348,6 +404,8 @@ int main(void)
 		cmocka_unit_test(test_tags_2022),
 		cmocka_unit_test(test_tags_all_vintages),
 		cmocka_unit_test(test_tags_twice),
+		cmocka_unit_test(test_tags_fast_equals_slow),
+		cmocka_unit_test(test_tags_bad_file_reports),
 		cmocka_unit_test(test_builtin_tags),
 		cmocka_unit_test(test_default_rules),
 		cmocka_unit_test(test_first_match),

@@ -1,0 +1,32 @@
+/* A fast, validating scan of a Service Tags file with simdjson (On Demand), for the common case of a good
+ * file. It reports each entry through callbacks and stops at the first problem of any kind, returning -1;
+ * the caller then re-reads the file with jansson (tags.c), which reports every error with its place.
+ * So this path only has to be fast and never wrong about success. */
+#ifndef MINET_TAGSCAN_H
+#define MINET_TAGSCAN_H
+
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct tagscan_ops {
+	/* A new entry; strings are not NUL-terminated. Return 0 to go on, -1 to stop. */
+	int (*begin)(void *ctx, const char *name, size_t nlen, const char *region, size_t rlen, const char *svc,
+		     size_t slen);
+	/* One address prefix of the current entry (NUL-terminated copy). */
+	int (*prefix)(void *ctx, const char *text);
+	int (*end)(void *ctx);
+};
+
+/* buf must have TAGSCAN_PADDING readable bytes after len. 0 when the whole file was scanned. */
+int tagscan(const char *buf, size_t len, const struct tagscan_ops *ops, void *ctx);
+
+#define TAGSCAN_PADDING 64
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
