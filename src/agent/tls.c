@@ -121,6 +121,7 @@ static void hs_timeout_cb(evutil_socket_t fd, short what, void *arg)
 	struct conn *c = arg;
 
 	c->timed_out = 1;
+	refuse(c, REF_TIMEOUT, "handshake timeout (%lds)", c->ag->o.hs_timeout);
 	conn_close_fd(c);
 }
 

@@ -5,6 +5,7 @@
  *   tls-badkey HOST PORT CERT KEY OTHERKEY CAFILE   exit 0: got an HTTP response; 1: the handshake failed */
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,6 +41,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: tls-badkey HOST PORT CERT KEY OTHERKEY CAFILE\n");
 		return 2;
 	}
+	signal(SIGPIPE, SIG_IGN);
 	ctx = SSL_CTX_new(TLS_client_method());
 	good = read_key(argv[4]);
 	other = read_key(argv[5]);
