@@ -486,7 +486,7 @@ int pki_init(const char *dir, const struct pki_init_opts *o, char *err, size_t e
 			seterr(err, errlen, "%s: a live certificate named '%s' exists", o->parent, o->name);
 			goto out;
 		}
-		r.rsa = o->rsa || state_int(pst, "rsa");
+		r.rsa = o->rsa || json_is_true(json_object_get(pst, "rsa"));
 		r.serial = take_serial(pst);
 		r.crl_url = state_str(pst, "crl_url");
 	} else {
@@ -573,7 +573,7 @@ int pki_issue(const char *dir, const char *name, const struct pki_issue_opts *o,
 		snprintf(san, sizeof(san), "DNS:%s", name);
 		r.san = san;
 	}
-	r.rsa = (int)state_int(st, "rsa");
+	r.rsa = json_is_true(json_object_get(st, "rsa"));
 	r.crl_url = state_str(st, "crl_url");
 	r.serial = take_serial(st);
 	r.not_before = pki_time_at(&o->not_before, now, now - 60);
