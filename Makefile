@@ -14,14 +14,14 @@ PKGS     := jansson openssl libevent libevent_openssl simdjson
 WARN     := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wcast-qual \
             -Wpointer-arith -Wformat=2 -Wvla -Wno-unused-parameter
 CFLAGS   ?= -O2 -g
-CFLAGS   += -std=gnu11 $(WARN) -D_GNU_SOURCE -Isrc $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+override CFLAGS += -std=gnu11 $(WARN) -D_GNU_SOURCE -Isrc $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LDLIBS   += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lstdc++
 ifdef WERROR
-CFLAGS   += -Werror
+override CFLAGS += -Werror
 endif
 SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 ifdef SAN
-CFLAGS   += $(SANFLAGS)
+override CFLAGS += $(SANFLAGS)
 LDFLAGS  += $(SANFLAGS)
 endif
 
