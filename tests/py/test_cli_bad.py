@@ -1,0 +1,196 @@
+"""The bad-input corpus (tests/fixtures/bad): each file, run through the CLI, must exit 2 with nothing on stdout and
+exactly the stderr lines tests/fixtures/bad/expected.txt gives - every error of the file, each naming the file and
+the JSON path. Inputs too big to commit (> 1000 rules, > 4000 addresses, > 400 routes, > 25 tag routes, 50 MB) are
+generated here in a temporary directory.
+"""
+import json
+import os
+import shlex
+import unittest
+
+from cli_common import FIXTURES, run, tags_doc, tempdir
+
+BAD = os.path.join(FIXTURES, "bad")
+GOOD = os.path.join(FIXTURES, "good")
+FLOW = ["--direction", "inbound", "--protocol", "tcp", "--src", "1.2.3.4:1", "--dst", "10.0.0.4:80"]
+
+
+def parse_expected(path):
+    """[(args, [stderr lines])] from expected.txt."""
+    cases, cur = [], None
+    with open(path) as f:
+        for line in f:
+            line = line.rstrip("\n")
+            if line.startswith("#"):
+                continue
+            if line.startswith("== "):
+                cur = (shlex.split(line[3:]), [])
+                cases.append(cur)
+            elif not line:
+                cur = None
+            else:
+                assert cur is not None, "stderr line outside a case: %r" % line
+                cur[1].append(line)
+    return cases
+
+
+def full_args(args):
+    verb, rest = args[0], list(args[1:])
+    out = [verb]
+    if "--tags" not in rest:
+        out += ["--tags", "../good/tags.json"]
+    if "--vnet" not in rest:
+        out += ["--vnet", "10.0.0.0/16"]
+    out += rest
+    if verb == "flow":
+        if "--nsg" not in rest:
+            out += ["--nsg", "../good/nsg.json"]
+        out += FLOW
+    else:
+        out += ["--dst", "1.1.1.1"]
+    return out
+
+
+def rule(name, prio, direction="Inbound", **kw):
+    p = {"protocol": "Tcp", "sourcePortRange": "*", "destinationPortRange": "*", "sourceAddressPrefix": "*",
+         "destinationAddressPrefix": "*", "access": "Allow", "direction": direction, "priority": prio}
+    p.update(kw)
+    return {"name": name, "properties": {k: v for k, v in p.items() if v is not None}}
+
+
+def nsg(rules):
+    return {"name": "gen-nsg", "properties": {"securityRules": rules}}
+
+
+def rt(routes):
+    return {"name": "gen-rt", "properties": {"routes": [{"name": n, "properties": p} for n, p in routes]}}
+
+
+class TestCorpus(unittest.TestCase):
+    def test_corpus_size_and_coverage(self):
+        cases = parse_expected(os.path.join(BAD, "expected.txt"))
+        files = sorted(f for f in os.listdir(BAD) if f.endswith(".json"))
+        self.assertGreaterEqual(len(files), 25)
+        named = {a for args, _ in cases for a in args if a.endswith(".json") and not a.startswith("../")}
+        self.assertEqual(sorted(named), files, "every corpus file must have a case, and every case a file")
+
+    def test_expected_messages(self):
+        for args, want in parse_expected(os.path.join(BAD, "expected.txt")):
+            with self.subTest(" ".join(args)):
+                self.assertTrue(want, "a case without expected lines")
+                p = run(full_args(args), cwd=BAD)
+                self.assertEqual(p.returncode, 2, p.stdout)
+                self.assertEqual(p.stdout, "")
+                self.assertEqual(p.stderr.splitlines(), want)
+
+    def test_messages_name_file_and_path(self):
+        # Every line of a file's errors starts with "FILE: " and (except whole-file errors) a JSON path.
+        whole_file = ("empty file", "line ", "expected a JSON object", "file is ")
+        for args, want in parse_expected(os.path.join(BAD, "expected.txt")):
+            for line in want:
+                with self.subTest(line=line):
+                    fname, _, rest = line.partition(": ")
+                    self.assertTrue(fname.endswith(".json") or fname == "--vnet", line)
+                    if fname.endswith(".json") and not rest.startswith(whole_file):
+                        self.assertRegex(rest, r"^[A-Za-z]+(\[\d+\])?([.][A-Za-z]+(\[\d+\])?)*: ", line)
+
+    def test_spec_example_line(self):
+        # issue 2's example, at the same index.
+        d = tempdir(self)
+        f = d.write("nsg.json", nsg([rule("a", 100), rule("b", 110), rule("c", 120), rule("d", 50)]))
+        p = run(["flow", "--vnet", "10.0.0.0/16", "--nsg", "nsg.json"] + FLOW, cwd=d.path)
+        self.assertEqual(p.stderr, "nsg.json: properties.securityRules[3].properties.priority: 50 is outside 100-4096\n")
+        self.assertEqual(p.returncode, 2)
+
+    def test_good_files_load(self):
+        p = run(["flow", "--tags", "tags.json", "--vnet", "10.0.0.0/16", "--nsg", "nsg.json", "--json"] + FLOW,
+                cwd=GOOD)
+        self.assertEqual((p.returncode, p.stderr), (1, ""))
+        self.assertEqual(json.loads(p.stdout)["rule"], "deny_all_inbound")
+
+
+class TestGenerated(unittest.TestCase):
+    def setUp(self):
+        self.d = tempdir(self)
+
+    def check(self, args, want):
+        p = run(args, cwd=self.d.path)
+        self.assertEqual(p.returncode, 2, p.stdout)
+        self.assertEqual(p.stdout, "")
+        self.assertEqual(p.stderr.splitlines(), want)
+
+    def flow(self, nsgfile, tags=()):
+        a = ["flow"]
+        for t in tags:
+            a += ["--tags", t]
+        return a + ["--vnet", "10.0.0.0/16", "--nsg", nsgfile] + FLOW
+
+    def route(self, rtfile, tags=()):
+        a = ["route"]
+        for t in tags:
+            a += ["--tags", t]
+        return a + ["--vnet", "10.0.0.0/16", "--routes", rtfile, "--dst", "1.1.1.1"]
+
+    def test_1000_rules_ok_1001_not(self):
+        rules = [rule("r%d" % i, 100 + i // 2, "Inbound" if i % 2 else "Outbound") for i in range(1001)]
+        self.d.write("ok.json", nsg(rules[:1000]))
+        p = run(self.flow("ok.json"), cwd=self.d.path)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.d.write("big.json", nsg(rules))
+        self.check(self.flow("big.json"), ["big.json: properties.securityRules: 1001 rules; an NSG holds at most 1000"])
+        # ... and the other errors of the same file are still reported.
+        rules[7]["properties"]["priority"] = 5000
+        self.d.write("big2.json", nsg(rules))
+        self.check(self.flow("big2.json"), [
+            "big2.json: properties.securityRules: 1001 rules; an NSG holds at most 1000",
+            "big2.json: properties.securityRules[7].properties.priority: 5000 is outside 100-4096"])
+
+    def test_4000_addresses_per_side(self):
+        def src_rule(i, n):
+            return rule("r%d" % i, 100 + i, sourceAddressPrefix=None,
+                        sourceAddressPrefixes=["10.%d.%d.0/24" % (i, k) for k in range(n)])
+        self.d.write("ok.json", nsg([src_rule(i, 200) for i in range(20)]))  # exactly 4000
+        self.assertEqual(run(self.flow("ok.json"), cwd=self.d.path).returncode, 1)
+        self.d.write("src.json", nsg([src_rule(i, 200) for i in range(20)] + [src_rule(20, 1)]))
+        self.check(self.flow("src.json"), ["src.json: properties.securityRules: 4001 source addresses and ranges; an "
+                                           "NSG allows at most 4000 per side"])
+        dst = [rule("d%d" % i, 100 + i, destinationAddressPrefix=None,
+                    destinationAddressPrefixes=["192.168.%d.%d" % (i, k) for k in range(250)]) for i in range(17)]
+        self.d.write("dst.json", nsg(dst))
+        self.check(self.flow("dst.json"), ["dst.json: properties.securityRules: 4250 destination addresses and "
+                                           "ranges; an NSG allows at most 4000 per side"])
+
+    def test_400_routes(self):
+        routes = [("r%d" % i, {"addressPrefix": "10.%d.%d.0/24" % (i // 256, i % 256), "nextHopType": "Internet"})
+                  for i in range(401)]
+        self.d.write("ok.json", rt(routes[:400]))
+        self.assertEqual(run(self.route("ok.json"), cwd=self.d.path).returncode, 0)
+        self.d.write("big.json", rt(routes))
+        self.check(self.route("big.json"), ["big.json: properties.routes: 401 routes; a route table holds at most 400"])
+
+    def test_25_tag_routes(self):
+        self.d.write("t.json", tags_doc([("T%02d" % i, ["192.0.%d.0/24" % i]) for i in range(30)]))
+        routes = [("r%d" % i, {"addressPrefix": "T%02d" % i, "nextHopType": "Internet"}) for i in range(27)]
+        self.d.write("ok.json", rt(routes[:25]))
+        p = run(self.route("ok.json", ["t.json"]), cwd=self.d.path)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.d.write("big.json", rt(routes))
+        self.check(self.route("big.json", ["t.json"]),
+                   ["big.json: properties.routes[25]: more than 25 routes with service tags in one route table"])
+
+    def test_50mb_files(self):
+        with open(os.path.join(self.d.path, "huge.json"), "w") as f:
+            f.write('{"name": "x", "properties": {"securityRules": [')
+            f.write(" " * (50 << 20))
+            f.write("]}}")
+        size = os.path.getsize(os.path.join(self.d.path, "huge.json"))
+        msg = "huge.json: file is %d bytes, more than the %d bytes allowed for this kind of file" % (size, 16 << 20)
+        self.check(self.flow("huge.json"), [msg])
+        self.check(self.route("huge.json"), [msg])
+        # Service Tags files may be bigger (64 MB); this one parses but is not one.
+        self.check(["route", "--tags", "huge.json", "--vnet", "10.0.0.0/16", "--dst", "1.1.1.1"],
+                   ["huge.json: values: missing: not a Service Tags file"])
+
+
+if __name__ == "__main__":
+    unittest.main()
