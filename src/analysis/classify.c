@@ -1,16 +1,7 @@
-#include "analysis/classify.h"
+#include "analysis/classify_int.h"
 
 #include <stdlib.h>
 #include <string.h>
-
-/* Bitsets of rules, interned: equal bitsets share one class id. */
-struct classes {
-	size_t words;
-	uint64_t *bits; /* n * words */
-	uint32_t n, cap;
-	uint32_t *slot; /* hash → 1 + class id */
-	size_t nslot;
-};
 
 static uint64_t bits_hash(const uint64_t *b, size_t words)
 {
@@ -59,31 +50,6 @@ static int64_t intern(struct classes *cl, const uint64_t *b)
 	cl->slot[h] = ++cl->n;
 	return cl->n - 1;
 }
-
-/* An address field: segments over the 128-bit space, with a fast path for IPv4 (the 16 high bits index
- * the segments, then a short binary search). */
-struct addr_dim {
-	struct classes cl;
-	u128 *start; /* segment starts, start[0] == 0 */
-	uint32_t *cls;
-	size_t n;
-	uint32_t *v4start, *v4cls; /* segments clipped to the IPv4 block, as 32-bit addresses */
-	size_t n4;
-	uint32_t top[65537];
-};
-
-struct port_dim {
-	struct classes cl;
-	uint32_t cls[65537]; /* [65536]: flows without ports */
-};
-
-struct nsg_classifier {
-	const struct nsg_rule *rules;
-	size_t nrules, words;
-	struct addr_dim src, dst;
-	struct port_dim sport, dport;
-	uint64_t *proto; /* 5 * words */
-};
 
 struct event {
 	u128 pos;
@@ -247,10 +213,18 @@ void nsgc_free(struct nsg_classifier *c)
 
 struct nsg_classifier *nsgc_build(const struct nsg *g, enum direction dir)
 {
+	size_t n;
+	const struct nsg_rule *rules = nsg_rules(g, dir, &n);
+	return nsgc_build_rules(rules, n);
+}
+
+struct nsg_classifier *nsgc_build_rules(const struct nsg_rule *rules, size_t n)
+{
 	struct nsg_classifier *c = calloc(1, sizeof(*c));
 	if (!c)
 		return NULL;
-	c->rules = nsg_rules(g, dir, &c->nrules);
+	c->rules = rules;
+	c->nrules = n;
 	c->words = (c->nrules + 63) / 64;
 	if (!(c->proto = calloc(5 * c->words, 8)))
 		goto fail;

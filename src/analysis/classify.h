@@ -14,6 +14,10 @@ struct nsg_classifier;
 struct nsg_classifier *nsgc_build(const struct nsg *g, enum direction dir);
 void nsgc_free(struct nsg_classifier *c);
 
+/* The same over any array of rules evaluated in array order (e.g. two NSGs one after the other, see
+ * space.h). The array must outlive the classifier. */
+struct nsg_classifier *nsgc_build_rules(const struct nsg_rule *rules, size_t n);
+
 /* The deciding rule for f (f->dir must be the classifier's direction). */
 const struct nsg_rule *nsgc_decide(const struct nsg_classifier *c, const struct flow *f);
 

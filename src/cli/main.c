@@ -16,6 +16,7 @@
 static const struct verb verbs[] = {
 	{ "flow",  cmd_flow,  "is this flow allowed by the NSGs, and by which rule" },
 	{ "route", cmd_route, "the next hop of a destination under the route table" },
+	{ "verify", cmd_verify, "prove the subnet keeps its mandatory management traffic" },
 	{ "pki",   cmd_pki,   "the cluster's certificate authority: init, issue, revoke, crl, list" },
 	{ "mgmt",  cmd_mgmt,  "a mutual-TLS management client for the node agents" },
 };

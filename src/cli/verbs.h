@@ -12,6 +12,7 @@ struct verb {
 
 int cmd_flow(int argc, char **argv);
 int cmd_route(int argc, char **argv);
+int cmd_verify(int argc, char **argv);
 int cmd_pki(int argc, char **argv);
 int cmd_mgmt(int argc, char **argv);
 

@@ -1,0 +1,41 @@
+/* The classifier's insides, for the modules that walk its classes (space.c). Not for the CLI. */
+#ifndef MINET_CLASSIFY_INT_H
+#define MINET_CLASSIFY_INT_H
+
+#include "analysis/classify.h"
+
+/* Bitsets of rules, interned: equal bitsets share one class id. */
+struct classes {
+	size_t words;
+	uint64_t *bits; /* n * words */
+	uint32_t n, cap;
+	uint32_t *slot; /* hash → 1 + class id */
+	size_t nslot;
+};
+
+/* An address field: segments over the 128-bit space, with a fast path for IPv4 (the 16 high bits index
+ * the segments, then a short binary search). */
+struct addr_dim {
+	struct classes cl;
+	u128 *start; /* segment starts, start[0] == 0 */
+	uint32_t *cls;
+	size_t n;
+	uint32_t *v4start, *v4cls; /* segments clipped to the IPv4 block, as 32-bit addresses */
+	size_t n4;
+	uint32_t top[65537];
+};
+
+struct port_dim {
+	struct classes cl;
+	uint32_t cls[65537]; /* [65536]: flows without ports */
+};
+
+struct nsg_classifier {
+	const struct nsg_rule *rules;
+	size_t nrules, words;
+	struct addr_dim src, dst;
+	struct port_dim sport, dport;
+	uint64_t *proto; /* 5 * words */
+};
+
+#endif

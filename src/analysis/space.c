@@ -1,0 +1,248 @@
+/* Walking a space by classes. Per protocol, the four other fields each become a list of the classes the
+ * space touches (with how many addresses or ports fall in each, and one of them). A depth-first product over
+ * the lists ANDs the rule bitsets; at each level, if the first rule of the partial AND also matches every
+ * remaining class, that rule decides the whole rest of the product at once. */
+#include "analysis/space.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "analysis/classify_int.h"
+
+const char *u128_format(u128 a, char *buf)
+{
+	char tmp[40];
+	int n = 0;
+	do
+		tmp[n++] = (char)('0' + (int)(a % 10));
+	while ((a /= 10));
+	for (int i = 0; i < n; i++)
+		buf[i] = tmp[n - 1 - i];
+	buf[n] = 0;
+	return buf;
+}
+
+struct entry {
+	const uint64_t *bits;
+	u128 count;
+	u128 rep; /* one address or port of the class in the space; -1 (all ones) for no port */
+};
+
+struct list {
+	struct entry *e;
+	size_t n;
+	u128 total;
+};
+
+/* The classes of an address field that the set s touches. */
+static int addr_list(const struct addr_dim *d, const struct ipset *s, struct list *l, int32_t *slot)
+{
+	size_t seg = 0;
+	l->n = 0;
+	l->total = 0;
+	for (size_t i = 0; i < s->n; i++) {
+		u128 lo = s->r[i].lo, hi = s->r[i].hi;
+		while (seg + 1 < d->n && d->start[seg + 1] <= lo)
+			seg++;
+		for (;;) {
+			u128 end = seg + 1 < d->n ? d->start[seg + 1] - 1 : U128_MAX;
+			u128 top = end < hi ? end : hi;
+			uint32_t c = d->cls[seg];
+			if (slot[c] < 0) {
+				slot[c] = (int32_t)l->n;
+				l->e[l->n++] = (struct entry){ d->cl.bits + (size_t)c * d->cl.words, 0, lo };
+			}
+			struct entry *e = &l->e[slot[c]];
+			e->count = u128_add_sat(e->count, top - lo + 1 == 0 ? U128_MAX : top - lo + 1);
+			l->total = u128_add_sat(l->total, top - lo + 1 == 0 ? U128_MAX : top - lo + 1);
+			if (top == hi)
+				break;
+			lo = top + 1;
+			seg++;
+		}
+	}
+	for (size_t i = 0; i < l->n; i++)
+		slot[(l->e[i].bits - d->cl.bits) / d->cl.words] = -1;
+	return 0;
+}
+
+/* The classes of a port field that the ranges touch (NULL: every port), or the no-port class. */
+static void port_list(const struct port_dim *d, const struct prange *r, size_t n, bool ported, struct list *l,
+		      int32_t *slot)
+{
+	static const struct prange all = { 0, 65535 };
+	l->n = 0;
+	l->total = 0;
+	if (!ported) {
+		l->e[l->n++] = (struct entry){ d->cl.bits + (size_t)d->cls[65536] * d->cl.words, 1, U128_MAX };
+		l->total = 1;
+		return;
+	}
+	if (!r) {
+		r = &all;
+		n = 1;
+	}
+	for (size_t i = 0; i < n; i++)
+		for (uint32_t p = r[i].lo; p <= r[i].hi; p++) {
+			uint32_t c = d->cls[p];
+			if (slot[c] < 0) {
+				slot[c] = (int32_t)l->n;
+				l->e[l->n++] = (struct entry){ d->cl.bits + (size_t)c * d->cl.words, 0, p };
+			}
+			l->e[slot[c]].count++;
+			l->total++;
+		}
+	for (size_t i = 0; i < l->n; i++)
+		slot[(l->e[i].bits - d->cl.bits) / d->cl.words] = -1;
+}
+
+struct walk {
+	const struct nsg_classifier *c;
+	size_t split, words;
+	struct list l[4];  /* source, destination, destination port, source port */
+	uint64_t *x;       /* partial ANDs, one row of words per level 0..4 */
+	uint64_t *always;  /* per level: AND of all entries of levels >= it */
+	u128 rest[5];      /* per level: product of totals of levels >= it */
+	size_t pick[4];
+	struct block b;
+	block_fn fn;
+	void *ctx;
+};
+
+/* First set bit of x in [from, to), or SIZE_MAX. */
+static size_t first_bit(const uint64_t *x, size_t from, size_t to)
+{
+	for (size_t w = from / 64; w * 64 < to; w++) {
+		uint64_t m = x[w];
+		if (w == from / 64)
+			m &= ~0ull << (from % 64);
+		if (m) {
+			size_t i = w * 64 + (size_t)__builtin_ctzll(m);
+			return i < to ? i : SIZE_MAX;
+		}
+	}
+	return SIZE_MAX;
+}
+
+/* If the rules deciding x also decide x & y (y: everything still to come), fill b->rule and say so. */
+static bool decided(const struct walk *w, const uint64_t *x, uint64_t *xy, struct block *b)
+{
+	size_t n = w->c->nrules;
+	/* xy holds y (everything still to come) and becomes x & y */
+	for (size_t i = 0; i < w->words; i++)
+		xy[i] &= x[i];
+	size_t k1 = first_bit(x, 0, w->split);
+	if (k1 != first_bit(xy, 0, w->split))
+		return false;
+	b->rule[0] = &w->c->rules[k1];
+	b->rule[1] = NULL;
+	if (w->split == n || !b->rule[0]->allow)
+		return true;
+	size_t k2 = first_bit(x, w->split, n);
+	if (k2 != first_bit(xy, w->split, n))
+		return false;
+	b->rule[1] = &w->c->rules[k2];
+	return true;
+}
+
+static int emit(struct walk *w, int level, u128 size)
+{
+	struct flow *f = &w->b.example;
+	const struct entry *e[4];
+	for (int i = 0; i < 4; i++)
+		e[i] = &w->l[i].e[i < level ? w->pick[i] : 0];
+	f->src = e[0]->rep;
+	f->dst = e[1]->rep;
+	f->dport = e[2]->rep == U128_MAX ? -1 : (int)e[2]->rep;
+	f->sport = e[3]->rep == U128_MAX ? -1 : (int)e[3]->rep;
+	w->b.size = u128_mul_sat(size, w->rest[level]);
+	return w->fn(w->ctx, &w->b);
+}
+
+static int descend(struct walk *w, int level, u128 size)
+{
+	uint64_t *x = w->x + (size_t)level * w->words, *scratch = w->x + 5 * w->words;
+	memcpy(scratch, w->always + (size_t)level * w->words, w->words * 8);
+	if (decided(w, x, scratch, &w->b))
+		return emit(w, level, size);
+	/* level < 4 here: at level 4 nothing remains and every rule decides (always = all ones). */
+	for (size_t i = 0; i < w->l[level].n; i++) {
+		const struct entry *e = &w->l[level].e[i];
+		uint64_t *nx = x + w->words;
+		for (size_t k = 0; k < w->words; k++)
+			nx[k] = x[k] & e->bits[k];
+		w->pick[level] = i;
+		int rc = descend(w, level + 1, u128_mul_sat(size, e->count));
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+static int walk_family(struct walk *w, const struct nsg_classifier *c, const struct space *sp, unsigned proto,
+		       const struct ipset *src, const struct ipset *dst, int32_t *aslot, int32_t *pslot)
+{
+	addr_list(&c->src, src, &w->l[0], aslot);
+	addr_list(&c->dst, dst, &w->l[1], aslot);
+	port_list(&c->dport, sp->dport, sp->ndport, proto_has_ports(proto), &w->l[2], pslot);
+	port_list(&c->sport, sp->sport, sp->nsport, proto_has_ports(proto), &w->l[3], pslot);
+	for (int i = 0; i < 4; i++)
+		if (!w->l[i].n)
+			return 0;
+	/* always[level] = AND over levels >= level of the AND of their entries; rest likewise with totals. */
+	memset(w->always + 4 * w->words, 0xff, w->words * 8);
+	w->rest[4] = 1;
+	for (int lv = 3; lv >= 0; lv--) {
+		uint64_t *a = w->always + (size_t)lv * w->words;
+		memcpy(a, a + w->words, w->words * 8);
+		for (size_t i = 0; i < w->l[lv].n; i++)
+			for (size_t k = 0; k < w->words; k++)
+				a[k] &= w->l[lv].e[i].bits[k];
+		w->rest[lv] = u128_mul_sat(w->rest[lv + 1], w->l[lv].total);
+	}
+	unsigned pbit = (unsigned)__builtin_ctz(proto);
+	memcpy(w->x, c->proto + (size_t)pbit * w->words, w->words * 8);
+	w->b.example.proto = proto;
+	return descend(w, 0, 1);
+}
+
+int space_walk(const struct nsg_classifier *c, size_t split, const struct space *sp, enum direction dir,
+	       block_fn fn, void *ctx)
+{
+	struct walk w = { .c = c, .split = split, .words = c->words, .fn = fn, .ctx = ctx };
+	struct ipset v4 = { 0 }, v6 = { 0 }, fam[2][2] = { { { 0 } } };
+	size_t cap = c->src.cl.n > c->dst.cl.n ? c->src.cl.n : c->dst.cl.n;
+	size_t pcap = c->sport.cl.n > c->dport.cl.n ? c->sport.cl.n : c->dport.cl.n;
+	int32_t *aslot = malloc(cap * sizeof(*aslot)), *pslot = malloc(pcap * sizeof(*pslot));
+	int rc = -1;
+
+	w.b.example.dir = dir;
+	for (int i = 0; i < 4; i++)
+		w.l[i].e = malloc(((i < 2 ? cap : pcap) + 1) * sizeof(struct entry));
+	w.x = malloc(7 * c->words * 8);
+	w.always = malloc(5 * c->words * 8);
+	if (!aslot || !pslot || !w.x || !w.always || !w.l[0].e || !w.l[1].e || !w.l[2].e || !w.l[3].e ||
+	    ipset_add_range(&v4, V4_BASE, V4_LAST) < 0 || ipset_complement(&v6, &v4) < 0 ||
+	    ipset_intersect(&fam[0][0], sp->src, &v4) < 0 || ipset_intersect(&fam[0][1], sp->dst, &v4) < 0 ||
+	    ipset_intersect(&fam[1][0], sp->src, &v6) < 0 || ipset_intersect(&fam[1][1], sp->dst, &v6) < 0)
+		goto out;
+	memset(aslot, 0xff, cap * sizeof(*aslot));
+	memset(pslot, 0xff, pcap * sizeof(*pslot));
+	rc = 0;
+	for (unsigned p = 1; p <= PROTO_AH && !rc; p <<= 1)
+		if (sp->protos & p)
+			for (int f = 0; f < 2 && !rc; f++)
+				rc = walk_family(&w, c, sp, p, &fam[f][0], &fam[f][1], aslot, pslot);
+out:
+	for (int i = 0; i < 4; i++)
+		free(w.l[i].e);
+	free(w.x);
+	free(w.always);
+	free(aslot);
+	free(pslot);
+	ipset_free(&v4);
+	ipset_free(&v6);
+	for (int f = 0; f < 2; f++)
+		ipset_free(&fam[f][0]), ipset_free(&fam[f][1]);
+	return rc;
+}

@@ -1,0 +1,305 @@
+/* minet verify: does a managed-instance subnet keep its mandatory management traffic. */
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "analysis/space.h"
+#include "analysis/verify.h"
+#include "cli/policy.h"
+#include "cli/verbs.h"
+
+static const char verify_usage[] =
+	"usage: minet verify --tags F [--tags F…] --vnet CIDR[,…] --subnet CIDR --region R --pair P --nsg NSG.json\n"
+	"                    [--nic-nsg NSG.json] [--routes RT.json] [--strict] [--contracts documented|provisioned]\n"
+	"                    [--json | --sarif]\n"
+	"\n"
+	"Proves, over every address and port, that the NSGs and the route table keep the mandatory management\n"
+	"traffic of a managed instance (prior to November 2022). Each failure names the offending rule or route,\n"
+	"the exact size of the failing region and one packet that `minet flow` / `minet route` confirm.\n"
+	"--strict also checks the service's intent policy: the mandatory rules and routes must exist as rules.\n"
+	"--contracts provisioned: the rules the service actually created (CorpNetSaw also on 1440).\n"
+	"Warnings: user rules that can never match.\n"
+	"Exit: 0 every contract holds, 1 some fail, 2 bad input or usage.\n";
+
+enum { OPT_SUBNET = 1, OPT_REGION, OPT_PAIR, OPT_STRICT, OPT_CONTRACTS, OPT_JSON, OPT_SARIF, OPT_HELP };
+
+static const char *kind_name(enum finding_kind k)
+{
+	static const char *const names[] = { "nsg", "route", "intent", "shadowed" };
+	return names[k];
+}
+
+static const char *contract_kind(enum contract_kind k)
+{
+	return k == CK_ROUTE ? "route" : "nsg";
+}
+
+/* ---- JSON ---- */
+
+static json_t *finding_json(const struct finding *f)
+{
+	char a[ADDR_STRLEN], n[40];
+	json_t *o = json_object();
+	if (f->contract)
+		json_object_set_new(o, "contract", json_string(f->contract));
+	json_object_set_new(o, "kind", json_string(kind_name(f->kind)));
+	if (f->rule) {
+		json_object_set_new(o, "rule", json_string(f->rule->name));
+		json_object_set_new(o, "priority", json_integer(f->rule->priority));
+		json_object_set_new(o, "nsg", json_string(f->nsg->name));
+		json_object_set_new(o, "file", json_string(f->nsg->file));
+	}
+	if (f->route) {
+		json_object_set_new(o, "route", f->route->user ? json_string(f->route->user->name) : json_null());
+		json_object_set_new(o, "addressPrefix", json_string(f->route->prefix_text));
+		json_object_set_new(o, "source", json_string(f->route->user ? "User" : "Default"));
+	}
+	if (f->kind == FK_INTENT && !f->rule && !f->route)
+		json_object_set_new(o, f->route_missing ? "route" : "rule", json_null());
+	if (f->kind == FK_NSG || f->kind == FK_ROUTE)
+		json_object_set_new(o, "size", json_string(u128_format(f->size, n)));
+	if (f->kind == FK_NSG) {
+		const struct flow *e = &f->example;
+		char lower[8];
+		snprintf(lower, sizeof(lower), "%s", proto_name(e->proto));
+		lower[0] = (char)(lower[0] | 0x20);
+		json_t *ex = json_pack("{s:s, s:s}", "protocol", lower, "src", addr_format(e->src, a));
+		json_object_set_new(ex, "srcPort", e->sport < 0 ? json_null() : json_integer(e->sport));
+		json_object_set_new(ex, "dst", json_string(addr_format(e->dst, a)));
+		json_object_set_new(ex, "dstPort", e->dport < 0 ? json_null() : json_integer(e->dport));
+		json_object_set_new(o, "example", ex);
+	} else if (f->kind == FK_ROUTE) {
+		json_object_set_new(o, "example", json_pack("{s:s, s:s}", "dst", addr_format(f->example_dst, a),
+							     "nextHopType", next_hop_name(f->route->hop)));
+	}
+	json_object_set_new(o, "message", json_string(f->message));
+	return o;
+}
+
+static void print_json(const struct verify_report *r, const struct verify_input *in)
+{
+	char s[CIDR_STRLEN];
+	json_t *o = json_object(), *v = json_array(), *w = json_array(), *c = json_array();
+	json_object_set_new(o, "compliant", json_boolean(r->nviolations == 0));
+	json_object_set_new(o, "subnet", json_string(cidr_format(&in->subnet, s)));
+	json_object_set_new(o, "region", json_string(in->region));
+	json_object_set_new(o, "pair", json_string(in->pair));
+	for (size_t i = 0; i < r->ncontracts; i++)
+		json_array_append_new(c, json_pack("{s:s, s:s, s:b}", "id", r->contracts[i].def->id, "kind",
+						   contract_kind(r->contracts[i].def->kind), "holds", r->contracts[i].holds));
+	for (size_t i = 0; i < r->nviolations; i++)
+		json_array_append_new(v, finding_json(&r->violations[i]));
+	for (size_t i = 0; i < r->nwarnings; i++)
+		json_array_append_new(w, finding_json(&r->warnings[i]));
+	json_object_set_new(o, "contracts", c);
+	json_object_set_new(o, "violations", v);
+	json_object_set_new(o, "warnings", w);
+	char *text = json_dumps(o, JSON_INDENT(2));
+	puts(text);
+	free(text);
+	json_decref(o);
+}
+
+/* ---- SARIF 2.1.0 ---- */
+
+/* Line and column of `"name": "<name>"` in a file, so that a result points at the rule or route. */
+static void locate(const char *file, const char *name, int *line, int *col)
+{
+	*line = *col = 1;
+	FILE *f = name ? fopen(file, "r") : NULL;
+	if (!f)
+		return;
+	char *buf = NULL;
+	size_t cap = 0;
+	ssize_t len;
+	size_t qlen = strlen(name) + 2;
+	char *quoted = malloc(qlen + 1);
+	snprintf(quoted, qlen + 1, "\"%s\"", name);
+	for (int ln = 1; (len = getline(&buf, &cap, f)) >= 0; ln++) {
+		for (char *p = strstr(buf, quoted); p; p = strstr(p + 1, quoted)) {
+			char *k = p;
+			while (k > buf && (k[-1] == ' ' || k[-1] == '\t'))
+				k--;
+			if (k > buf && k[-1] == ':') {
+				k--;
+				while (k > buf && (k[-1] == ' ' || k[-1] == '\t'))
+					k--;
+				if (k - buf >= 6 && !strncmp(k - 6, "\"name\"", 6)) {
+					*line = ln;
+					*col = (int)(k - 6 - buf) + 1;
+					goto out;
+				}
+			}
+		}
+	}
+out:
+	free(quoted);
+	free(buf);
+	fclose(f);
+}
+
+static json_t *sarif_result(const struct finding *f, const struct verify_input *in, const char *level)
+{
+	const char *file = NULL, *name = NULL;
+	if (f->rule) {
+		file = f->nsg->file;
+		name = f->rule->name;
+	} else if (f->route) {
+		file = in->rt ? in->rt->file : NULL;
+		name = f->route->user ? f->route->user->name : NULL;
+	} else if (f->route_missing) {
+		file = in->rt ? in->rt->file : NULL;
+	} else if (f->nsg) {
+		file = f->nsg->file;
+	}
+	json_t *r = json_pack("{s:s, s:s, s:{s:s}}", "ruleId", f->contract ? f->contract : "shadowed-rule", "level",
+			      level, "message", "text", f->message);
+	if (file) {
+		int line, col;
+		locate(file, name, &line, &col);
+		json_object_set_new(r, "locations", json_pack("[{s:{s:{s:s}, s:{s:i, s:i}}}]", "physicalLocation",
+			"artifactLocation", "uri", file, "region", "startLine", line, "startColumn", col));
+	}
+	return r;
+}
+
+static void print_sarif(const struct verify_report *r, const struct verify_input *in)
+{
+	json_t *rules = json_array(), *results = json_array();
+	for (size_t i = 0; i < in->ndefs; i++)
+		json_array_append_new(rules, json_pack("{s:s, s:{s:s}}", "id", in->defs[i].id, "shortDescription", "text",
+						       in->defs[i].intent));
+	json_array_append_new(rules, json_pack("{s:s, s:{s:s}}", "id", "shadowed-rule", "shortDescription", "text",
+					       "a security rule that can never match"));
+	for (size_t i = 0; i < r->nviolations; i++)
+		json_array_append_new(results, sarif_result(&r->violations[i], in, "error"));
+	for (size_t i = 0; i < r->nwarnings; i++)
+		json_array_append_new(results, sarif_result(&r->warnings[i], in, "warning"));
+	json_t *o = json_pack("{s:s, s:s, s:[{s:{s:{s:s, s:s, s:o}}, s:o}]}", "$schema",
+			      "https://json.schemastore.org/sarif-2.1.0.json", "version", "2.1.0", "runs", "tool",
+			      "driver", "name", "minet", "informationUri", "https://example.invalid/minet", "rules", rules,
+			      "results", results);
+	char *text = json_dumps(o, JSON_INDENT(2));
+	puts(text);
+	free(text);
+	json_decref(o);
+}
+
+/* ---- text ---- */
+
+static void print_text(const struct verify_report *r, const struct verify_input *in, const char *set)
+{
+	bool tty = isatty(STDOUT_FILENO) && !getenv("NO_COLOR");
+	const char *red = tty ? "\033[31m" : "", *green = tty ? "\033[32m" : "", *yellow = tty ? "\033[33m" : "",
+		   *bold = tty ? "\033[1m" : "", *off = tty ? "\033[0m" : "";
+	char s[CIDR_STRLEN];
+	printf("%ssubnet %s, region %s, pair %s, %s contracts%s%s\n\n", bold, cidr_format(&in->subnet, s), in->region,
+	       in->pair, set, in->strict ? ", strict" : "", off);
+	printf("%-28s %-6s %-40s %s\n", "CONTRACT", "KIND", "SPACE", "RESULT");
+	for (size_t i = 0; i < r->ncontracts; i++) {
+		const struct contract_result *c = &r->contracts[i];
+		char space[192];
+		if (c->def->kind == CK_ROUTE)
+			snprintf(space, sizeof(space), "%s -> %s", c->dst, next_hop_name(c->def->hop));
+		else
+			snprintf(space, sizeof(space), "%s -> %s %s", c->src, c->dst, c->def->ports ? c->def->ports : "any");
+		printf("%-28s %-6s %-40.40s %s%s%s\n", c->def->id, contract_kind(c->def->kind), space,
+		       c->holds ? green : red, c->holds ? "holds" : "FAILS", off);
+	}
+	if (r->nviolations) {
+		printf("\n%sviolations%s\n", bold, off);
+		for (size_t i = 0; i < r->nviolations; i++)
+			printf("  %s%-26s%s %-7s %s\n", red, r->violations[i].contract, off,
+			       kind_name(r->violations[i].kind), r->violations[i].message);
+	}
+	if (r->nwarnings) {
+		printf("\n%swarnings%s\n", bold, off);
+		for (size_t i = 0; i < r->nwarnings; i++)
+			printf("  %sNSG '%s'%s: %s\n", yellow, r->warnings[i].nsg->name, off, r->warnings[i].message);
+	}
+	printf("\n%s%s%s\n", r->nviolations ? red : green,
+	       r->nviolations ? "NOT compliant: management traffic would break" : "compliant: every contract holds",
+	       off);
+}
+
+int cmd_verify(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		POLICY_LONG_OPTIONS,
+		{ "subnet", required_argument, NULL, OPT_SUBNET },
+		{ "region", required_argument, NULL, OPT_REGION },
+		{ "pair", required_argument, NULL, OPT_PAIR },
+		{ "strict", no_argument, NULL, OPT_STRICT },
+		{ "contracts", required_argument, NULL, OPT_CONTRACTS },
+		{ "json", no_argument, NULL, OPT_JSON },
+		{ "sarif", no_argument, NULL, OPT_SARIF },
+		{ "help", no_argument, NULL, OPT_HELP },
+		{ 0 },
+	};
+	struct policy_args pa = { 0 };
+	struct verify_input in = { 0 };
+	const char *subnet = NULL, *set = "documented";
+	bool json = false, sarif = false;
+	int c;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		int r = policy_opt(&pa, c, optarg);
+		if (r < 0)
+			return 2;
+		if (r)
+			continue;
+		switch (c) {
+		case OPT_SUBNET: subnet = optarg; break;
+		case OPT_REGION: in.region = optarg; break;
+		case OPT_PAIR: in.pair = optarg; break;
+		case OPT_STRICT: in.strict = true; break;
+		case OPT_CONTRACTS: set = optarg; break;
+		case OPT_JSON: json = true; break;
+		case OPT_SARIF: sarif = true; break;
+		case 'h':
+		case OPT_HELP: fputs(verify_usage, stdout); return 0;
+		default: fputs(verify_usage, stderr); return 2;
+		}
+	}
+	if (optind < argc || !subnet || !in.region || !in.pair || !pa.nsg || (json && sarif)) {
+		fprintf(stderr, "minet verify: %s\n%s",
+			optind < argc ? "unexpected argument" : json && sarif ? "--json and --sarif exclude each other"
+							     : "--subnet, --region, --pair and --nsg are required",
+			verify_usage);
+		return 2;
+	}
+	const char *why;
+	if (cidr_parse(subnet, &in.subnet, &why) < 0) {
+		fprintf(stderr, "minet verify: --subnet '%s': %s\n", subnet, why);
+		return 2;
+	}
+	if (!(in.defs = contract_set(set, &in.ndefs))) {
+		fprintf(stderr, "minet verify: --contracts '%s': want documented or provisioned\n", set);
+		return 2;
+	}
+	struct policy p;
+	struct verify_report rep;
+	int rc = 2;
+	if (policy_load(&p, &pa) < 0)
+		goto out;
+	in.env = &p.env;
+	in.nsg = &p.nsg;
+	in.nic = p.has_nic ? &p.nic : NULL;
+	in.rt = p.has_rt ? &p.rt : NULL;
+	struct diag d = { .out = stderr, .file = "minet verify" };
+	if (verify_run(&in, &rep, &d) < 0)
+		goto out;
+	if (json)
+		print_json(&rep, &in);
+	else if (sarif)
+		print_sarif(&rep, &in);
+	else
+		print_text(&rep, &in, set);
+	rc = rep.nviolations ? 1 : 0;
+	verify_report_free(&rep);
+out:
+	policy_free(&p);
+	return rc;
+}
