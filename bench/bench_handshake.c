@@ -1,0 +1,155 @@
+/* bench_handshake: a small OpenSSL load client for mTLS servers (the agent, nginx).
+ *   bench_handshake rate HOST PORT CERT KEY SECONDS THREADS
+ *       full handshakes (no resumption), one GET /v1/health each, Connection: close; prints the rate
+ *   bench_handshake hold HOST PORT CERT KEY N
+ *       opens N connections, one request each, keeps them open; prints "held N" and waits for SIGTERM */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
+static SSL_CTX *ctx;
+static struct sockaddr_in sa;
+static double deadline;
+static long total_ok, total_err;
+static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* One connection with one request; returns the SSL (connection kept) when keep, else NULL. ok set on 200. */
+static SSL *one(int keep, int *ok)
+{
+	static const char close_req[] = "GET /v1/health HTTP/1.1\r\nHost: bench\r\nConnection: close\r\n\r\n";
+	static const char keep_req[] = "GET /v1/health HTTP/1.1\r\nHost: bench\r\n\r\n";
+	char buf[2048];
+	int fd = socket(AF_INET, SOCK_STREAM, 0), n, got = 0, one_ = 1;
+	SSL *ssl = NULL;
+
+	*ok = 0;
+	if (fd < 0)
+		return NULL;
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one_, sizeof(one_));
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)))
+		goto out;
+	ssl = SSL_new(ctx);
+	SSL_set_fd(ssl, fd);
+	if (SSL_connect(ssl) != 1)
+		goto out;
+	if (keep) {
+		SSL_write(ssl, keep_req, sizeof(keep_req) - 1);
+		while (got < (int)sizeof(buf) - 1 && (n = SSL_read(ssl, buf + got, (int)sizeof(buf) - 1 - got)) > 0) {
+			got += n;
+			buf[got] = 0;
+			if (strstr(buf, "\r\n\r\n") && strstr(buf, "}\n"))
+				break;
+		}
+	} else {
+		SSL_write(ssl, close_req, sizeof(close_req) - 1);
+		while (got < (int)sizeof(buf) - 1 && (n = SSL_read(ssl, buf + got, (int)sizeof(buf) - 1 - got)) > 0)
+			got += n;
+		buf[got] = 0;
+	}
+	*ok = got > 12 && !memcmp(buf, "HTTP/1.1 200", 12);
+	if (keep && *ok)
+		return ssl;
+out:
+	ERR_clear_error();
+	SSL_free(ssl);
+	close(fd);
+	return NULL;
+}
+
+static void *worker(void *arg)
+{
+	long ok_n = 0, err_n = 0;
+	int ok;
+
+	while (now_s() < deadline) {
+		one(0, &ok);
+		if (ok)
+			ok_n++;
+		else
+			err_n++;
+	}
+	pthread_mutex_lock(&mu);
+	total_ok += ok_n;
+	total_err += err_n;
+	pthread_mutex_unlock(&mu);
+	return NULL;
+}
+
+int main(int argc, char **argv)
+{
+	struct rlimit rl = { 1 << 20, 1 << 20 };
+
+	if (argc != 8 && argc != 7) {
+		fprintf(stderr, "usage: bench_handshake rate HOST PORT CERT KEY SECONDS THREADS\n"
+				"       bench_handshake hold HOST PORT CERT KEY N\n");
+		return 2;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	if (setrlimit(RLIMIT_NOFILE, &rl)) {
+		getrlimit(RLIMIT_NOFILE, &rl);
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	sa.sin_family = AF_INET;
+	sa.sin_port = htons((unsigned short)atoi(argv[3]));
+	inet_pton(AF_INET, argv[2], &sa.sin_addr);
+	ctx = SSL_CTX_new(TLS_client_method());
+	SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION);
+	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+	SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
+	SSL_CTX_set1_groups_list(ctx, "P-256"); /* ECDHE P-256 on both peers, like the certificates */
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL); /* a load generator: spend the client's CPU on the server */
+	if (SSL_CTX_use_certificate_chain_file(ctx, argv[4]) != 1 ||
+	    SSL_CTX_use_PrivateKey_file(ctx, argv[5], SSL_FILETYPE_PEM) != 1) {
+		fprintf(stderr, "bench_handshake: cannot load %s / %s\n", argv[4], argv[5]);
+		return 2;
+	}
+	if (!strcmp(argv[1], "rate") && argc == 8) {
+		int nth = atoi(argv[7]);
+		pthread_t th[64];
+		double t0 = now_s(), secs = atof(argv[6]);
+
+		if (nth < 1 || nth > 64)
+			return 2;
+		deadline = t0 + secs;
+		for (int i = 0; i < nth; i++)
+			pthread_create(&th[i], NULL, worker, NULL);
+		for (int i = 0; i < nth; i++)
+			pthread_join(th[i], NULL);
+		printf("handshakes=%ld errors=%ld seconds=%.2f rate=%.1f\n", total_ok, total_err, now_s() - t0,
+		       (double)total_ok / (now_s() - t0));
+	} else if (!strcmp(argv[1], "hold") && argc == 7) {
+		long n = atol(argv[6]), held = 0;
+		int ok;
+
+		for (long i = 0; i < n; i++)
+			if (one(1, &ok))
+				held++; /* kept open on purpose until we are killed */
+		printf("held %ld\n", held);
+		fflush(stdout);
+		pause();
+	} else {
+		return 2;
+	}
+	SSL_CTX_free(ctx);
+	return 0;
+}
