@@ -363,6 +363,14 @@ static int batch(const struct flow_opts *o, const struct policy *p)
 	static char obuf[1 << 16];
 	setvbuf(stdout, obuf, _IOFBF, sizeof(obuf));
 	struct engines e = { 0 };
+	/* NSG names are free text: quote them for JSON once. (Rule names are validated word characters.) */
+	char *quoted[2] = { NULL, NULL };
+	for (int k = 0; k < 2; k++) {
+		const struct nsg *g = k == 0 ? (p->has_nsg ? &p->nsg : NULL) : (p->has_nic ? &p->nic : NULL);
+		json_t *js = json_string(g ? g->name : "");
+		quoted[k] = json_dumps(js, JSON_ENCODE_ANY);
+		json_decref(js);
+	}
 	char *line = NULL;
 	size_t cap = 0, lineno = 0;
 	ssize_t len;
@@ -398,13 +406,16 @@ static int batch(const struct flow_opts *o, const struct policy *p)
 		}
 		bool allow = !r || r->allow;
 		if (o->json)
-			printf("{\"access\":\"%s\",\"rule\":\"%s\",\"priority\":%d,\"nsg\":\"%s\"}\n",
-			       allow ? "Allow" : "Deny", r ? r->name : "", r ? r->priority : 0, g ? g->name : "");
+			printf("{\"access\":\"%s\",\"rule\":\"%s\",\"priority\":%d,\"nsg\":%s}\n",
+			       allow ? "Allow" : "Deny", r ? r->name : "", r ? r->priority : 0,
+			       quoted[g == &p->nic ? 1 : 0]);
 		else
 			printf("%s\t%s\t%d\t%s\n", allow ? "Allow" : "Deny", r ? r->name : "-", r ? r->priority : 0,
 			       g ? g->name : "-");
 	}
 	free(line);
+	free(quoted[0]);
+	free(quoted[1]);
 	if (in != stdin)
 		fclose(in);
 	for (int i = 0; i < 2; i++)

@@ -37,7 +37,8 @@ int policy_load(struct policy *p, const struct policy_args *a)
 	if (a->routes)
 		p->has_rt = rt_load_file(&p->rt, a->routes, &p->tags, &d) == 0;
 	d.file = "--vnet";
-	if (netenv_init(&p->env, &p->tags, a->vnet, &d) < 0 || d.errors)
+	/* A bad route table does not stop the NSGs from being checked: their errors are reported too. */
+	if (netenv_init(&p->env, &p->tags, a->vnet, &d) < 0)
 		return -1;
 	if (p->has_rt && netenv_add_routes(&p->env, &p->rt) < 0) {
 		fprintf(stderr, "minet: out of memory\n");

@@ -45,8 +45,8 @@ char *jsonin_read_file(const char *path, size_t max_bytes, size_t padding, size_
 		goto out;
 	}
 	if ((size_t)st.st_size > max_bytes) {
-		diag_err(d, NULL, "file is %lld bytes, more than the %zu bytes allowed for this kind of file",
-			 (long long)st.st_size, max_bytes);
+		diag_err(d, NULL, "file is %lld bytes; at most %zu MiB are accepted for this kind of file",
+			 (long long)st.st_size, max_bytes >> 20);
 		goto out;
 	}
 	*len = (size_t)st.st_size;

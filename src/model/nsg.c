@@ -299,6 +299,8 @@ static int parse_rule(json_t *e, const char *path, const struct netenv *env, str
 		diag_err(d, jsonin_path(p, sizeof(p), base, "priority"), "%lld is outside 100-4096", prio);
 
 	r->dir = dir && !strcasecmp(dir, "Outbound") ? DIR_OUT : DIR_IN;
+	if (dir && strcasecmp(dir, "Inbound") && strcasecmp(dir, "Outbound"))
+		has_prio = 0; /* no direction: no clash to report */
 	size_t nsrc = 0, ndst = 0;
 	parse_addr(props, base, &src_keys, env, &r->src, &nsrc, d);
 	parse_addr(props, base, &dst_keys, env, &r->dst, &ndst, d);
@@ -307,7 +309,7 @@ static int parse_rule(json_t *e, const char *path, const struct netenv *env, str
 	counts[0] += nsrc;
 	counts[1] += ndst;
 	r->allow = access && !strcasecmp(access, "Allow");
-	r->priority = (int)prio;
+	r->priority = has_prio > 0 ? (int)prio : 0; /* 0: none (never valid, never clashes) */
 	r->name = name ? strdup(name) : NULL;
 	r->json_path = strdup(path);
 	return d->errors != before ? -1 : 0;
@@ -392,24 +394,23 @@ int nsg_load_json(struct nsg *g, json_t *root, const char *file, const struct ne
 		return -1;
 	}
 	jsonin_path(rbase, sizeof(rbase), base, "securityRules");
+	/* Every rule is kept while checking, even one with errors, so that clashes with it are reported too;
+	 * any error discards the whole NSG at the end. */
 	for (i = 0; i < n; i++) {
 		e = json_array_get(rules, i);
-		struct nsg_rule *r = &g->rules[g->n];
+		struct nsg_rule *r = &g->rules[g->n++];
 		jsonin_index(path, sizeof(path), rbase, i);
-		if (parse_rule(e, path, env, r, counts, d) < 0) {
-			rule_free(r);
-			continue;
-		}
-		for (size_t k = 0; k < g->n; k++) {
+		parse_rule(e, path, env, r, counts, d);
+		for (size_t k = 0; k + 1 < g->n && r->name; k++) {
 			const struct nsg_rule *o = &g->rules[k];
-			if (!strcmp(o->name, r->name))
+			/* Azure resource names are case-insensitive. */
+			if (o->name && !strcasecmp(o->name, r->name))
 				diag_err(d, path, "rule name '%s' is also used by %s", r->name, o->json_path);
-			if (o->dir == r->dir && o->priority == r->priority)
+			if (o->name && o->dir == r->dir && o->priority && o->priority == r->priority)
 				diag_err(d, path,
 					 "(SecurityRuleConflict) Security rule %s conflicts with rule %s (%s). Rules cannot "
 					 "have the same Priority and Direction.", r->name, o->name, o->json_path);
 		}
-		g->n++;
 	}
 	for (int side = 0; side < 2; side++)
 		if (counts[side] > NSG_MAX_ADDRESSES)

@@ -106,7 +106,10 @@ static int parse_entry(json_t *e, const char *path, struct service_tag *t, struc
 	jsonin_path(p, sizeof(p), path, "properties");
 	props = json_object_get(e, "properties");
 	if (!json_is_object(props)) {
-		diag_err(d, p, props ? "expected an object" : "missing");
+		if (props)
+			diag_err(d, p, "expected an object, found %s", jsonin_typename(props));
+		else
+			diag_err(d, p, "missing");
 		return -1;
 	}
 	jsonin_str(props, p, "region", &region, d);

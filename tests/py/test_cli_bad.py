@@ -184,7 +184,7 @@ class TestGenerated(unittest.TestCase):
             f.write(" " * (50 << 20))
             f.write("]}}")
         size = os.path.getsize(os.path.join(self.d.path, "huge.json"))
-        msg = "huge.json: file is %d bytes, more than the %d bytes allowed for this kind of file" % (size, 16 << 20)
+        msg = "huge.json: file is %d bytes; at most 16 MiB are accepted for this kind of file" % size
         self.check(self.flow("huge.json"), [msg])
         self.check(self.route("huge.json"), [msg])
         # Service Tags files may be bigger (64 MB); this one parses but is not one.
