@@ -146,43 +146,61 @@ out:
 	return rc;
 }
 
+struct port_event {
+	uint32_t port, rule;
+};
+
+static int port_event_cmp(const void *a, const void *b)
+{
+	const struct port_event *x = a, *y = b;
+	return x->port < y->port ? -1 : x->port > y->port;
+}
+
+/* Like build_addr: each rule's ranges are disjoint, so a sweep toggling the rule's bit at each range's
+ * start and end+1 gives every port's bitset. */
 static int build_ports(struct port_dim *d, const struct nsg_rule *rules, size_t nrules, size_t words, bool src)
 {
 	uint64_t *b = calloc(words, 8);
+	struct port_event *ev = NULL;
+	size_t nev = 0, cap = 0;
 	int rc = -1;
 	d->cl.words = words;
-	if (!b)
-		return -1;
-	/* Few distinct boundaries: recompute the bitset at each one, reuse the class until the next. */
-	uint8_t *boundary = calloc(65537, 1);
-	if (!boundary)
+	for (size_t i = 0; i < nrules; i++)
+		cap += 2 * (src ? rules[i].sport.n : rules[i].dport.n);
+	if (!b || !(ev = malloc((cap + 1) * sizeof(*ev))) || !(d->run = malloc((cap + 2) * sizeof(*d->run))))
 		goto out;
-	boundary[0] = 1;
 	for (size_t i = 0; i < nrules; i++) {
 		const struct port_field *p = src ? &rules[i].sport : &rules[i].dport;
-		for (size_t k = 0; k < p->n; k++)
-			boundary[p->r[k].lo] = boundary[p->r[k].hi + 1] = 1;
+		for (size_t k = 0; k < p->n; k++) {
+			ev[nev++] = (struct port_event){ p->r[k].lo, (uint32_t)i };
+			if (p->r[k].hi < 65535)
+				ev[nev++] = (struct port_event){ p->r[k].hi + 1u, (uint32_t)i };
+		}
 	}
+	qsort(ev, nev, sizeof(*ev), port_event_cmp);
+	size_t e = 0;
 	int64_t c = 0;
-	for (uint32_t port = 0; port <= 65536; port++) {
-		if (boundary[port] || port == 65536) {
-			memset(b, 0, words * 8);
-			for (size_t i = 0; i < nrules; i++) {
-				const struct port_field *p = src ? &rules[i].sport : &rules[i].dport;
-				bool m = port == 65536 ? p->any : false;
-				for (size_t k = 0; port < 65536 && k < p->n && !m; k++)
-					m = port >= p->r[k].lo && port <= p->r[k].hi;
-				if (m)
-					b[i / 64] |= 1ull << (i % 64);
-			}
+	for (uint32_t port = 0; port < 65536; port++) {
+		if (port == 0 || (e < nev && ev[e].port == port)) {
+			for (; e < nev && ev[e].port == port; e++)
+				b[ev[e].rule / 64] ^= 1ull << (ev[e].rule % 64);
 			if ((c = intern(&d->cl, b)) < 0)
 				goto out;
+			if (!d->nrun || d->cls[d->run[d->nrun - 1]] != (uint32_t)c)
+				d->run[d->nrun++] = port;
 		}
 		d->cls[port] = (uint32_t)c;
 	}
+	memset(b, 0, words * 8);
+	for (size_t i = 0; i < nrules; i++)
+		if ((src ? &rules[i].sport : &rules[i].dport)->any)
+			b[i / 64] |= 1ull << (i % 64);
+	if ((c = intern(&d->cl, b)) < 0)
+		goto out;
+	d->cls[65536] = (uint32_t)c;
 	rc = 0;
 out:
-	free(boundary);
+	free(ev);
 	free(b);
 	return rc;
 }
@@ -207,6 +225,8 @@ void nsgc_free(struct nsg_classifier *c)
 	}
 	classes_free(&c->sport.cl);
 	classes_free(&c->dport.cl);
+	free(c->sport.run);
+	free(c->dport.run);
 	free(c->proto);
 	free(c);
 }

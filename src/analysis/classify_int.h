@@ -28,6 +28,8 @@ struct addr_dim {
 struct port_dim {
 	struct classes cl;
 	uint32_t cls[65537]; /* [65536]: flows without ports */
+	uint32_t *run;       /* the ports where the class changes (run[0] == 0), for walking classes */
+	size_t nrun;
 };
 
 struct nsg_classifier {

@@ -82,16 +82,28 @@ static void port_list(const struct port_dim *d, const struct prange *r, size_t n
 		r = &all;
 		n = 1;
 	}
-	for (size_t i = 0; i < n; i++)
-		for (uint32_t p = r[i].lo; p <= r[i].hi; p++) {
-			uint32_t c = d->cls[p];
+	/* Walk the runs of equal class that each range overlaps. */
+	size_t run = 0;
+	for (size_t i = 0; i < n; i++) {
+		uint32_t lo = r[i].lo, hi = r[i].hi;
+		while (run + 1 < d->nrun && d->run[run + 1] <= lo)
+			run++;
+		for (;;) {
+			uint32_t end = run + 1 < d->nrun ? d->run[run + 1] - 1 : 65535;
+			uint32_t top = end < hi ? end : hi;
+			uint32_t c = d->cls[lo];
 			if (slot[c] < 0) {
 				slot[c] = (int32_t)l->n;
-				l->e[l->n++] = (struct entry){ d->cl.bits + (size_t)c * d->cl.words, 0, p };
+				l->e[l->n++] = (struct entry){ d->cl.bits + (size_t)c * d->cl.words, 0, lo };
 			}
-			l->e[slot[c]].count++;
-			l->total++;
+			l->e[slot[c]].count += top - lo + 1;
+			l->total += top - lo + 1;
+			if (top == hi)
+				break;
+			lo = top + 1;
+			run++;
 		}
+	}
 	for (size_t i = 0; i < l->n; i++)
 		slot[(l->e[i].bits - d->cl.bits) / d->cl.words] = -1;
 }
@@ -184,6 +196,8 @@ static int walk_family(struct walk *w, const struct nsg_classifier *c, const str
 {
 	addr_list(&c->src, src, &w->l[0], aslot);
 	addr_list(&c->dst, dst, &w->l[1], aslot);
+	if (!w->l[0].n || !w->l[1].n)
+		return 0;
 	port_list(&c->dport, sp->dport, sp->ndport, proto_has_ports(proto), &w->l[2], pslot);
 	port_list(&c->sport, sp->sport, sp->nsport, proto_has_ports(proto), &w->l[3], pslot);
 	for (int i = 0; i < 4; i++)
