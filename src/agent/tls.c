@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <arpa/inet.h>
 #include <event2/bufferevent.h>
 #include <event2/bufferevent_ssl.h>
@@ -226,6 +227,8 @@ static void info_cb(const SSL *ssl, int where, int ret)
 			}
 		}
 		snprintf(c->peer, sizeof(c->peer), ss.ss_family == AF_INET6 ? "[%s]:%d" : "%s:%d", host, port);
+		/* responses go out as several TLS records: without this, Nagle + delayed ACK stall keep-alive replies */
+		setsockopt(SSL_get_fd(ssl), IPPROTO_TCP, TCP_NODELAY, &(int){ 1 }, sizeof(int));
 		if (c->ref == REF_OVERLOAD && c->reason[0])
 			conn_close_fd(c);
 	}
