@@ -10,7 +10,7 @@
 .DEFAULT_GOAL := all
 O        ?= .
 CC       ?= cc
-PKGS     := jansson openssl libevent libevent_openssl simdjson
+PKGS     := jansson openssl libevent libevent_openssl simdjson libmnl libnftables
 WARN     := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wcast-qual \
             -Wpointer-arith -Wformat=2 -Wvla -Wno-unused-parameter
 CFLAGS   ?= -O2 -g
@@ -29,7 +29,7 @@ BIN := $(O)/bin
 OBJ := $(O)/obj
 
 # Layers (architecture.md): model and analysis are pure C; cli is the verb table.
-LIB_SRCS  := $(wildcard src/model/*.c src/model/*.cc src/analysis/*.c)
+LIB_SRCS  := $(wildcard src/model/*.c src/model/*.cc src/analysis/*.c src/realize/*.c)
 CLI_SRCS  := $(wildcard src/cli/*.c)
 LIB_OBJS  := $(patsubst %,$(OBJ)/%.o,$(basename $(LIB_SRCS)))
 CLI_OBJS  := $(CLI_SRCS:%.c=$(OBJ)/%.o)
@@ -108,5 +108,5 @@ clean:
 	rm -rf bin obj build
 
 .PHONY: all deps test asan demo fuzz bench clean
-.SECONDARY:
+.PRECIOUS: $(OBJ)/%.o build/fuzz/obj/%.o
 -include $(shell find $(OBJ) -name '*.d' 2>/dev/null)
