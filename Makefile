@@ -32,7 +32,7 @@ OBJ := $(O)/obj
 LIB_SRCS  := $(wildcard src/model/*.c src/model/*.cc src/analysis/*.c src/realize/*.c)
 CLI_SRCS  := $(wildcard src/cli/*.c)
 LIB_OBJS  := $(patsubst %,$(OBJ)/%.o,$(basename $(LIB_SRCS)))
-CLI_OBJS  := $(CLI_SRCS:%.c=$(OBJ)/%.o)
+CLI_OBJS  := $(CLI_SRCS:%.c=$(OBJ)/%.o) $(OBJ)/gen/default_topology.o
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNITS     := $(UNIT_SRCS:tests/unit/%.c=$(BIN)/tests/%)
 PROGS     := $(BIN)/minet
@@ -45,6 +45,12 @@ all: $(PROGS) $(UNITS)
 $(OBJ)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+# The default lab topology is built into the binary (minet topology --default).
+$(OBJ)/gen/default_topology.c: lab/default-topology.json
+	@mkdir -p $(dir $@)
+	{ echo '/* generated from lab/default-topology.json */'; echo 'const char default_topology[] ='; \
+	  sed 's/\\/\\\\/g; s/"/\\"/g; s/^/"/; s/$$/\\n"/' $<; echo ';'; } > $@
 
 # The one C++ file wraps simdjson (src/model/tagscan.cc).
 CXXFLAGS ?= -O2 -g

@@ -155,6 +155,70 @@ static int emit(struct fib *fib, size_t *cap, u128 lo, u128 hi, const struct can
 	return 0;
 }
 
+/* Every route as candidates: the system routes, then the table's (tags expanded). */
+static int collect(struct fib *fib, struct vec *v, const struct netenv *env, const struct route_table *rt)
+{
+	if (system_routes(fib, v, env) < 0)
+		return -1;
+	for (size_t i = 0; rt && i < rt->n; i++) {
+		const struct route *r = &rt->routes[i];
+		if (add_route(fib, (struct fib_route){ .hop = r->hop, .user = r }) < 0)
+			return -1;
+		snprintf(fib->routes[fib->nroutes - 1].prefix_text, CIDR_STRLEN, "%s", r->prefix_text);
+		uint32_t id = (uint32_t)fib->nroutes - 1;
+		if (!r->tag) {
+			if (add_prefix(v, &r->cidr, id, 0, id) < 0)
+				return -1;
+			continue;
+		}
+		for (size_t k = 0; k < r->tag->nprefixes; k++)
+			if (add_prefix(v, &r->tag->prefixes[k], id, (uint8_t)r->rank, id) < 0)
+				return -1;
+	}
+	return 0;
+}
+
+static int exact_cmp(const void *a, const void *b)
+{
+	const struct cand *x = a, *y = b;
+	if (x->lo != y->lo)
+		return x->lo < y->lo ? -1 : 1;
+	if (x->len != y->len)
+		return (int)x->len - (int)y->len;
+	return better(x, y) ? -1 : better(y, x);
+}
+
+int fib_prefixes(const struct netenv *env, const struct route_table *rt, struct rib_entry **out, size_t *n)
+{
+	struct fib fib = { 0 };
+	struct vec v = { 0 };
+	int rc = -1;
+	*out = NULL;
+	*n = 0;
+	if (collect(&fib, &v, env, rt) < 0 || !(*out = calloc(v.n + 1, sizeof(**out))))
+		goto done;
+	qsort(v.v, v.n, sizeof(*v.v), exact_cmp);
+	for (size_t i = 0; i < v.n; i++) {
+		const struct cand *c = &v.v[i];
+		u128 span = c->hi - c->lo + 1, want = c->len == 128 ? 1 : (u128)1 << (128 - c->len);
+		bool v4 = addr_is_v4(c->lo);
+		if (v4)
+			want = c->len == 32 ? 1 : (u128)1 << (32 - c->len);
+		if (span != want && !(c->len == 0 && !v4 && c->lo == 0))
+			continue; /* a piece of a clipped IPv6 prefix */
+		if (*n && (*out)[*n - 1].prefix.lo == c->lo && (*out)[*n - 1].prefix.len == c->len &&
+		    (*out)[*n - 1].prefix.v4 == v4)
+			continue; /* an exact tie it lost */
+		const struct fib_route *r = &fib.routes[c->route];
+		(*out)[(*n)++] = (struct rib_entry){ .prefix = { c->lo, c->hi, c->len, v4 }, .hop = r->hop, .user = r->user };
+	}
+	rc = 0;
+done:
+	free(v.v);
+	fib_free(&fib);
+	return rc;
+}
+
 int fib_build(struct fib *fib, const struct netenv *env, const struct route_table *rt)
 {
 	struct vec v = { 0 };
@@ -163,23 +227,8 @@ int fib_build(struct fib *fib, const struct netenv *env, const struct route_tabl
 	int rc = -1;
 
 	*fib = (struct fib){ 0 };
-	if (system_routes(fib, &v, env) < 0)
+	if (collect(fib, &v, env, rt) < 0)
 		goto out;
-	for (size_t i = 0; rt && i < rt->n; i++) {
-		const struct route *r = &rt->routes[i];
-		if (add_route(fib, (struct fib_route){ .hop = r->hop, .user = r }) < 0)
-			goto out;
-		snprintf(fib->routes[fib->nroutes - 1].prefix_text, CIDR_STRLEN, "%s", r->prefix_text);
-		uint32_t id = (uint32_t)fib->nroutes - 1;
-		if (!r->tag) {
-			if (add_prefix(&v, &r->cidr, id, 0, id) < 0)
-				goto out;
-			continue;
-		}
-		for (size_t k = 0; k < r->tag->nprefixes; k++)
-			if (add_prefix(&v, &r->tag->prefixes[k], id, (uint8_t)r->rank, id) < 0)
-				goto out;
-	}
 	qsort(v.v, v.n, sizeof(*v.v), cand_cmp);
 	if (!(heap = malloc(v.n * sizeof(*heap))))
 		goto out;

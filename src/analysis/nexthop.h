@@ -38,4 +38,14 @@ const struct fib_route *fib_lookup(const struct fib *fib, u128 dst, int *len);
 size_t fib_seg_index(const struct fib *fib, u128 a);
 void fib_free(struct fib *fib);
 
+/* The routes in force as exact prefixes, for a kernel routing table: for each distinct prefix the route
+ * that wins exact ties (user over system, then §3.3's order). Longest prefix match among them is then
+ * Azure's selection. IPv6 ::/0 is listed once. The caller frees *out. 0, or -1 when out of memory. */
+struct rib_entry {
+	struct cidr prefix;
+	enum next_hop hop;
+	const struct route *user; /* NULL for a system route */
+};
+int fib_prefixes(const struct netenv *env, const struct route_table *rt, struct rib_entry **out, size_t *n);
+
 #endif

@@ -17,16 +17,24 @@ static const struct verb verbs[] = {
 	{ "flow",  cmd_flow,  "is this flow allowed by the NSGs, and by which rule" },
 	{ "route", cmd_route, "the next hop of a destination under the route table" },
 	{ "verify", cmd_verify, "prove the subnet keeps its mandatory management traffic" },
+	{ "up", cmd_up, "bring the cluster up: hosts, fabric, load balancer, firewalls, agents (root)" },
+	{ "down", cmd_down, "remove everything `up` made (root)" },
+	{ "status", cmd_status, "the hosts of a running cluster and the balancer's backends" },
+	{ "exec", cmd_exec, "run a command inside a host (root)" },
+	{ "apply", cmd_apply, "replace the subnet's NSG or route table on a running cluster (root)" },
+	{ "compile", cmd_compile, "print the rulesets and routes `up` would install" },
+	{ "topology", cmd_topology, "print or export the built-in topology" },
 	{ "pki",   cmd_pki,   "the cluster's certificate authority: init, issue, revoke, crl, list" },
 	{ "mgmt",  cmd_mgmt,  "a mutual-TLS management client for the node agents" },
+	{ "lbd", cmd_lbd, NULL }, /* the prober, started by up */
 };
 
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: minet <verb> [options]   (minet <verb> --help for a verb's options)\n\nverbs:\n");
 	for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
-		if (verbs[i].fn)
-			fprintf(f, "  %-8s %s\n", verbs[i].name, verbs[i].summary);
+		if (verbs[i].fn && verbs[i].summary)
+			fprintf(f, "  %-9s %s\n", verbs[i].name, verbs[i].summary);
 }
 
 int main(int argc, char **argv)

@@ -18,6 +18,7 @@ int policy_opt(struct policy_args *a, int opt, const char *arg)
 	case OPT_ROUTES: a->routes = arg; return 1;
 	case OPT_NSG: a->nsg = arg; return 1;
 	case OPT_NIC_NSG: a->nic_nsg = arg; return 1;
+	case OPT_HOST_VIP: a->host_vip = arg; return 1;
 	default: return 0;
 	}
 }
@@ -40,6 +41,15 @@ int policy_load(struct policy *p, const struct policy_args *a)
 	/* A bad route table does not stop the NSGs from being checked: their errors are reported too. */
 	if (netenv_init(&p->env, &p->tags, a->vnet, &d) < 0)
 		return -1;
+	if (a->host_vip) { /* a lab's stand-in for 168.63.129.16 (minet up) */
+		u128 vip;
+		if (addr_parse(a->host_vip, &vip) < 0 || !addr_is_v4(vip)) {
+			fprintf(stderr, "minet: --host-vip '%s' is not an IPv4 address\n", a->host_vip);
+			return -1;
+		}
+		if (netenv_set_host_vip(&p->env, vip) < 0)
+			return -1;
+	}
 	if (p->has_rt && netenv_add_routes(&p->env, &p->rt) < 0) {
 		fprintf(stderr, "minet: out of memory\n");
 		return -1;

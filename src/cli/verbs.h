@@ -13,6 +13,14 @@ struct verb {
 int cmd_flow(int argc, char **argv);
 int cmd_route(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
+int cmd_up(int argc, char **argv);
+int cmd_down(int argc, char **argv);
+int cmd_status(int argc, char **argv);
+int cmd_exec(int argc, char **argv);
+int cmd_apply(int argc, char **argv);
+int cmd_compile(int argc, char **argv);
+int cmd_topology(int argc, char **argv);
+int cmd_lbd(int argc, char **argv);
 int cmd_pki(int argc, char **argv);
 int cmd_mgmt(int argc, char **argv);
 

@@ -4,8 +4,9 @@
 #include <string.h>
 #include <strings.h>
 
-static int rebuild_builtins(struct netenv *env, const struct ipset *udr)
+static int rebuild_builtins(struct netenv *env)
 {
+	const struct ipset *udr = &env->udr;
 	struct ipset vnet_vip = { 0 };
 	int rc = -1;
 	ipset_free(&env->virtual_network);
@@ -22,7 +23,6 @@ out:
 
 int netenv_init(struct netenv *env, const struct tagdb *tags, const char *vnet_csv, struct diag *d)
 {
-	struct ipset none = { 0 };
 	struct cidr vip;
 	const char *why;
 	int before = d->errors;
@@ -60,7 +60,7 @@ int netenv_init(struct netenv *env, const struct tagdb *tags, const char *vnet_c
 	ipset_normalize(&env->vnet_set);
 	cidr_parse(AZURE_HOST_VIP, &vip, &why);
 	if (d->errors != before || ipset_add_cidr(&env->load_balancer, &vip) < 0 || ipset_all(&env->any) < 0 ||
-	    rebuild_builtins(env, &none) < 0) {
+	    rebuild_builtins(env) < 0) {
 		netenv_free(env);
 		return -1;
 	}
@@ -76,9 +76,17 @@ int netenv_add_routes(struct netenv *env, const struct route_table *rt)
 			return -1;
 		}
 	ipset_normalize(&udr);
-	int rc = rebuild_builtins(env, &udr);
-	ipset_free(&udr);
-	return rc;
+	ipset_free(&env->udr);
+	env->udr = udr;
+	return rebuild_builtins(env);
+}
+
+int netenv_set_host_vip(struct netenv *env, u128 vip)
+{
+	ipset_free(&env->load_balancer);
+	if (ipset_add_range(&env->load_balancer, vip, vip) < 0)
+		return -1;
+	return rebuild_builtins(env);
 }
 
 const struct ipset *netenv_tag(const struct netenv *env, const char *name, const char **canon)
@@ -108,6 +116,7 @@ void netenv_free(struct netenv *env)
 {
 	free(env->vnet);
 	ipset_free(&env->vnet_set);
+	ipset_free(&env->udr);
 	ipset_free(&env->virtual_network);
 	ipset_free(&env->internet);
 	ipset_free(&env->load_balancer);

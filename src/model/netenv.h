@@ -17,6 +17,7 @@ struct netenv {
 	struct cidr *vnet; /* address space ranges, as given */
 	size_t nvnet;
 	struct ipset vnet_set;
+	struct ipset udr; /* prefixes of the user-defined routes in force */
 	struct ipset virtual_network, internet, load_balancer, any;
 };
 
@@ -27,6 +28,10 @@ int netenv_init(struct netenv *env, const struct tagdb *tags, const char *vnet_c
 /* Add the prefixes of a route table's routes to VirtualNetwork (and so remove them from Internet).
  * [inference] a service-tag route contributes its tag's prefixes. */
 int netenv_add_routes(struct netenv *env, const struct route_table *rt);
+
+/* Let another address stand for 168.63.129.16 (AzureLoadBalancer, and part of VirtualNetwork): the lab
+ * cannot use the real one. */
+int netenv_set_host_vip(struct netenv *env, u128 vip);
 
 /* The set a rule's address field names: a built-in tag (also the classic spellings VIRTUAL_NETWORK,
  * INTERNET, AZURE_LOADBALANCER) or a service tag, case-insensitively; NULL when unknown.
