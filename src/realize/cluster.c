@@ -208,14 +208,17 @@ static int make_host(struct up *u, size_t i)
 	struct nl *hnl = nl_open(u->fd[i]);
 	if (!hnl)
 		return fail(u->msg, ns, errno);
-	if ((rc = nl_veth(u->fnl, h->name, "eth0", u->fd[i])) < 0 || (rc = nl_link_up(u->fnl, h->name)) < 0 ||
-	    (rc = nl_addr_add(u->fnl, h->name, gw, 32)) < 0 ||
-	    (rc = nl_route_add(u->fnl, 254, NLR_UNICAST, h->addr, 32, h->name, false, 0, false)) < 0 ||
-	    (rc = nl_link_up(hnl, "lo")) < 0 || (rc = nl_link_up(hnl, "eth0")) < 0 ||
-	    (rc = nl_addr_add(hnl, "eth0", h->addr, 32)) < 0 ||
-	    (rc = nl_route_add(hnl, 254, NLR_UNICAST, 0, 0, "eth0", true, gw, true)) < 0) {
+	const char *step = "veth";
+	if ((rc = nl_veth(u->fnl, h->name, "eth0", u->fd[i])) < 0 || (step = "link up", rc = nl_link_up(u->fnl, h->name)) < 0 ||
+	    (step = "fabric address", rc = nl_addr_add(u->fnl, h->name, gw, 32)) < 0 ||
+	    (step = "fabric route", rc = nl_route_add(u->fnl, 254, NLR_UNICAST, h->addr, 32, h->name, false, 0, false)) < 0 ||
+	    (step = "loopback", rc = nl_link_up(hnl, "lo")) < 0 || (step = "eth0 up", rc = nl_link_up(hnl, "eth0")) < 0 ||
+	    (step = "address", rc = nl_addr_add(hnl, "eth0", h->addr, 32)) < 0 ||
+	    (step = "default route", rc = nl_route_add(hnl, 254, NLR_UNICAST, V4_BASE, 0, "eth0", true, gw, true)) < 0) {
+		char what[128];
+		snprintf(what, sizeof(what), "%s: %s", h->name, step);
 		nl_close(hnl);
-		return fail(u->msg, h->name, rc);
+		return fail(u->msg, what, rc);
 	}
 	nl_close(hnl);
 	return 0;
