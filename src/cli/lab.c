@@ -177,9 +177,10 @@ int cmd_up(int argc, char **argv)
 	if (!rc) {
 		printf("cluster '%s' is up in %.2f s\n", lab.name, t);
 		print_status(lab.name, false);
-		printf("try:  minet exec sqlmgmt --name %s -- minet mgmt %s 198.51.100.10:9000 GET /v1/status "
-		       "--cert %s/%s/pki/operator.pem --key %s/%s/pki/operator.key --ca %s/%s/pki/ca.pem\n",
-		       lab.name, "", STATE_ROOT, lab.name, STATE_ROOT, lab.name, STATE_ROOT, lab.name);
+		char m[ADDR_STRLEN], pki[300];
+		snprintf(pki, sizeof(pki), STATE_ROOT "/%s/pki", lab.name);
+		printf("try:  minet exec sqlmgmt --name %s -- minet mgmt %s:9000 GET /v1/status --cert %s/operator.pem "
+		       "--key %s/operator.key --ca %s/ca.pem\n", lab.name, addr_format(lab.mgmt_ip, m), pki, pki, pki);
 	}
 	free(text);
 	lab_free(&lab);
