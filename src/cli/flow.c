@@ -20,6 +20,7 @@ static const char flow_usage[] =
 	"Evaluates the flow as Azure does: rules by priority, first match decides; inbound the subnet's NSG then\n"
 	"the NIC's, outbound the NIC's then the subnet's; both must allow. A port left out of --src/--dst for tcp\n"
 	"or udp means any port: the answer is given when every port gets the same one.\n"
+	"--host-vip IP: an address that stands for 168.63.129.16 (a lab's, see minet topology).\n"
 	"Exit: 0 allowed, 1 denied, 2 bad input or usage.\n";
 
 enum { OPT_DIR = 1, OPT_PROTO, OPT_SRC, OPT_DST, OPT_JSON, OPT_BATCH, OPT_HELP };

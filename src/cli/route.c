@@ -14,6 +14,7 @@ static const char route_usage[] =
 	"The route in force for a destination: longest prefix match over the system routes and the user-defined\n"
 	"routes (service tags expanded); on equal prefixes a user route beats a system route, and an explicit\n"
 	"prefix > regional tag > global tag > AzureCloud.<region> > AzureCloud.\n"
+	"--host-vip IP: an address that stands for 168.63.129.16 (a lab's, see minet topology).\n"
 	"Exit: 0, or 2 on bad input or usage.\n";
 
 enum { OPT_DST = 1, OPT_JSON, OPT_HELP };
