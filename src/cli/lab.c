@@ -115,6 +115,13 @@ static int print_status(const char *name, bool json)
 		printf("cluster '%s': management endpoint %s (TCP %s), region %s, pair %s\n", name,
 		       json_string_value(json_object_get(st, "managementIp")), LAB_MGMT_PORTS,
 		       json_string_value(json_object_get(st, "region")), json_string_value(json_object_get(st, "pair")));
+		json_t *dns = json_object_get(st, "dns");
+		if (dns)
+			printf("DNS server %s: %s -> CNAME %s; without \".vnet\": %s = the management IP\n",
+			       json_string_value(json_object_get(dns, "server")),
+			       json_string_value(json_object_get(dns, "instance")),
+			       json_string_value(json_object_get(dns, "workerVnet")),
+			       json_string_value(json_object_get(dns, "managementEndpoint")));
 		printf("  %-12s %-11s %-16s %s\n", "HOST", "ROLE", "ADDRESS", "NAMESPACE");
 		json_array_foreach(hosts, i, h) {
 			const char *hn = json_string_value(json_object_get(h, "name"));

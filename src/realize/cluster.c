@@ -25,6 +25,7 @@
 #include "realize/nl.h"
 
 #define FABRIC_GW "169.254.0.1" /* the fabric's side of every link */
+#define DNSMASQ "/usr/sbin/dnsmasq"
 
 const char *cluster_ns(char *buf, size_t n, const char *cluster, const char *host)
 {
@@ -257,6 +258,19 @@ static int start_processes(struct up *u, const char *bindir, json_t *pids)
 	if (pid < 0)
 		return fail(u->msg, "minet lbd", (int)pid);
 	json_object_set_new(pids, "lbd", json_integer(pid));
+
+	/* The DNS server of the naming scheme, in the fabric. */
+	char pidfile[512];
+	snprintf(log, sizeof(log), "%s/logs/dns.log", u->dir);
+	snprintf(pidfile, sizeof(pidfile), "%s/dnsmasq.pid", u->dir);
+	char **dns = compile_dns(u->lab, DNSMASQ, pidfile);
+	if (!dns)
+		return fail(u->msg, "dns", ENOMEM);
+	pid = spawn(u->fabric_fd, dns, log);
+	compile_free_argv(dns);
+	if (pid < 0)
+		return fail(u->msg, DNSMASQ, (int)pid);
+	json_object_set_new(pids, "dns", json_integer(pid));
 	return 0;
 }
 
@@ -273,9 +287,15 @@ static json_t *state_json(const struct lab *lab, json_t *pids)
 		json_array_append_new(hosts, json_pack("{s:s, s:s, s:[s], s:s}", "name", h->name, "role",
 						       role_name(h->role), "addresses", addr_format(h->addr, a), "namespace", ns));
 	}
-	return json_pack("{s:s, s:s, s:s, s:s, s:o, s:o}", "name", lab->name, "managementIp",
-			 addr_format(lab->mgmt_ip, a), "region", lab->region, "pair", lab->pair, "hosts", hosts, "pids",
-			 json_incref(pids));
+	char d[ADDR_STRLEN], fqdn[256], vnet[256], worker[256], pub[256];
+	json_t *dns = json_pack("{s:s, s:s, s:s, s:s, s:s}", "server", addr_format(lab->dns_addr, d), "instance",
+				lab_dns_name(lab, DNS_FQDN, fqdn, sizeof(fqdn)), "workerVnet",
+				lab_dns_name(lab, DNS_WORKER_VNET, vnet, sizeof(vnet)), "managementEndpoint",
+				lab_dns_name(lab, DNS_WORKER, worker, sizeof(worker)), "publicEndpoint",
+				lab_dns_name(lab, DNS_PUBLIC, pub, sizeof(pub)));
+	return json_pack("{s:s, s:s, s:s, s:s, s:o, s:o, s:o}", "name", lab->name, "managementIp",
+			 addr_format(lab->mgmt_ip, a), "region", lab->region, "pair", lab->pair, "dns", dns, "hosts", hosts,
+			 "pids", json_incref(pids));
 }
 
 int cluster_up(const struct lab *lab, const char *topology_text, const char *bindir, FILE *msg)
@@ -322,7 +342,7 @@ int cluster_up(const struct lab *lab, const char *topology_text, const char *bin
 		goto rollback;
 	}
 	if ((rc = nl_link_up(u.fnl, "lo")) < 0 || (rc = nl_addr_add(u.fnl, "lo", lab->mgmt_ip, 32)) < 0 ||
-	    (rc = nl_addr_add(u.fnl, "lo", lab->host_vip, 32)) < 0) {
+	    (rc = nl_addr_add(u.fnl, "lo", lab->host_vip, 32)) < 0 || (rc = nl_addr_add(u.fnl, "lo", lab->dns_addr, 32)) < 0) {
 		fail(msg, "fabric addresses", rc);
 		goto rollback;
 	}

@@ -305,9 +305,10 @@ static void links(struct sb *b, const struct lab *lab, const char *set, int whic
 char *compile_fabric(const struct lab *lab)
 {
 	struct sb b = { 0 };
-	char m[ADDR_STRLEN], sub[CIDR_STRLEN], name[128];
+	char m[ADDR_STRLEN], dns[ADDR_STRLEN], sub[CIDR_STRLEN], name[128];
 	const struct service_tag *cloud;
 	addr_format(lab->mgmt_ip, m);
+	addr_format(lab->dns_addr, dns);
 	cidr_format(&lab->subnet, sub);
 	snprintf(name, sizeof(name), "AzureCloud.%s", lab->region);
 	cloud = tagdb_find(&lab->tags, name);
@@ -342,6 +343,8 @@ char *compile_fabric(const struct lab *lab)
 		"add chain inet " LAB_TABLE " hook_input { type filter hook input priority filter; policy drop; }\n"
 		"add rule inet " LAB_TABLE " hook_input ct state established,related accept\n"
 		"add rule inet " LAB_TABLE " hook_input iif lo accept\n"
+		"add rule inet " LAB_TABLE " hook_input ip daddr %s meta l4proto { tcp, udp } th dport 53 accept "
+		"comment \"the lab's DNS server\"\n"
 		"# the subnet's NSG, stateful: evaluated for new connections, after DNAT\n"
 		"add chain inet " LAB_TABLE " hook_forward { type filter hook forward priority filter; policy accept; }\n"
 		"add rule inet " LAB_TABLE " hook_forward ct state established,related accept\n"
@@ -354,7 +357,7 @@ char *compile_fabric(const struct lab *lab)
 		"add chain inet " LAB_TABLE " hook_output { type filter hook output priority filter; policy accept; }\n"
 		"add rule inet " LAB_TABLE " hook_output ct state established,related accept\n"
 		"add rule inet " LAB_TABLE " hook_output ip daddr %s jump nsg_in\n",
-		LAB_RT_TABLE, LAB_RT_MARK, lab->region, sub, m, sub, sub, sub);
+		LAB_RT_TABLE, LAB_RT_MARK, lab->region, sub, m, dns, sub, sub, sub);
 	return sb_take(&b);
 }
 
@@ -406,6 +409,63 @@ char *compile_nva(const struct lab *lab)
 		      "add rule inet nva forward ct state new tcp flags & (syn | ack) == syn accept\n"
 		      "add rule inet nva forward ct state new meta l4proto != tcp accept\n");
 	return sb_take(&b);
+}
+
+/* ---- DNS ---- */
+
+static int argv_add(char ***v, size_t *n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int argv_add(char ***v, size_t *n, const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+	va_start(ap, fmt);
+	int rc = vasprintf(&s, fmt, ap);
+	va_end(ap);
+	char **nv = rc < 0 ? NULL : realloc(*v, (*n + 2) * sizeof(**v));
+	if (!nv) {
+		if (rc >= 0)
+			free(s);
+		return -1;
+	}
+	*v = nv;
+	nv[(*n)++] = s;
+	nv[*n] = NULL;
+	return 0;
+}
+
+char **compile_dns(const struct lab *lab, const char *exe, const char *pidfile)
+{
+	char **v = NULL, a[ADDR_STRLEN], m[ADDR_STRLEN], node[ADDR_STRLEN];
+	char fqdn[256], vnet[256], worker[256], pub[256];
+	size_t n = 0;
+	lab_dns_name(lab, DNS_FQDN, fqdn, sizeof(fqdn));
+	lab_dns_name(lab, DNS_WORKER_VNET, vnet, sizeof(vnet));
+	lab_dns_name(lab, DNS_WORKER, worker, sizeof(worker));
+	lab_dns_name(lab, DNS_PUBLIC, pub, sizeof(pub));
+	addr_format(lab->dns_addr, a);
+	addr_format(lab->mgmt_ip, m);
+	/* [lab] the local endpoint's internal load balancer is not emulated: node0 stands for its private IP. */
+	addr_format(lab->hosts[0].addr, node);
+	int rc = argv_add(&v, &n, "%s", exe) | argv_add(&v, &n, "--keep-in-foreground") |
+		 argv_add(&v, &n, "--no-resolv") | argv_add(&v, &n, "--no-hosts") | argv_add(&v, &n, "--no-poll") |
+		 argv_add(&v, &n, "--bind-interfaces") | argv_add(&v, &n, "--listen-address=%s", a) |
+		 argv_add(&v, &n, "--pid-file=%s", pidfile) | argv_add(&v, &n, "--user=nobody") |
+		 argv_add(&v, &n, "--log-queries") | argv_add(&v, &n, "--log-facility=-") | argv_add(&v, &n, "--local-ttl=60") |
+		 argv_add(&v, &n, "--local=/database.windows.net/") |
+		 argv_add(&v, &n, "--host-record=%s,%s", vnet, node) | argv_add(&v, &n, "--host-record=%s,%s", worker, m) |
+		 argv_add(&v, &n, "--cname=%s,%s", fqdn, vnet) | argv_add(&v, &n, "--cname=%s,%s", pub, worker);
+	if (rc) {
+		compile_free_argv(v);
+		return NULL;
+	}
+	return v;
+}
+
+void compile_free_argv(char **argv)
+{
+	for (char **p = argv; p && *p; p++)
+		free(*p);
+	free(argv);
 }
 
 /* ---- routes ---- */

@@ -25,6 +25,12 @@ char *compile_node(const struct lab *lab);
 /* The stateful appliance. */
 char *compile_nva(const struct lab *lab);
 
+/* The DNS server's arguments (dnsmasq, answering only the lab's names, never recursing): a NULL-terminated
+ * argv of strings the caller frees with compile_free_argv. exe is the dnsmasq binary, pidfile where it
+ * writes its pid. */
+char **compile_dns(const struct lab *lab, const char *exe, const char *pidfile);
+void compile_free_argv(char **argv);
+
 /* The fabric's routes for traffic from the subnet: each prefix in force with what the kernel does. */
 struct lab_route {
 	struct cidr prefix;

@@ -40,6 +40,9 @@ void lab_free(struct lab *lab)
 	free(lab->region);
 	free(lab->pair);
 	free(lab->vnet_csv);
+	free(lab->instance);
+	free(lab->dns_zone);
+	free(lab->virtual_cluster);
 	memset(lab, 0, sizeof(*lab));
 }
 
@@ -211,6 +214,22 @@ int lab_load(struct lab *lab, const char *text, size_t len, const char *file, co
 	/* Azure probes every 15 s by default and no faster than every 5 s; the lab may probe faster. */
 	if (interval < 100 || interval > 60000 || threshold < 1 || threshold > 100 || port < 1 || port > 65535)
 		diag_err(d, "probe", "intervalMs 100-60000, threshold 1-100, port 1-65535");
+	/* The instance and its DNS names; defaults follow the seed's examples. */
+	const char *inst = "mi-demo", *zone = "wcus17662feb9ce98", *vc = "tr1", *dns = "198.18.0.53";
+	json_t *in = json_object_get(root, "instance");
+	if (in) {
+		jsonin_str(in, "instance", "name", &inst, d);
+		jsonin_str(in, "instance", "dnsZone", &zone, d);
+		jsonin_str(in, "instance", "virtualCluster", &vc, d);
+		jsonin_str(in, "instance", "dnsAddress", &dns, d);
+	}
+	if (!name_ok(inst, 63) || !name_ok(zone, 63) || !name_ok(vc, 63))
+		diag_err(d, "instance", "name, dnsZone and virtualCluster are DNS labels (a-z, 0-9, '-')");
+	if (addr_parse(dns, &lab->dns_addr) < 0 || !addr_is_v4(lab->dns_addr))
+		diag_err(d, "instance.dnsAddress", "'%s' is not an IPv4 address", dns);
+	lab->instance = strdup(inst);
+	lab->dns_zone = strdup(zone);
+	lab->virtual_cluster = strdup(vc);
 	lab->probe_interval_ms = (int)interval;
 	lab->probe_threshold = (int)threshold;
 	lab->probe_port = (int)port;
@@ -251,6 +270,24 @@ out:
 		return -1;
 	}
 	return 0;
+}
+
+const char *lab_dns_name(const struct lab *lab, enum lab_dns_name which, char *buf, size_t n)
+{
+	switch (which) {
+	case DNS_FQDN:
+		snprintf(buf, n, "%s.%s.database.windows.net", lab->instance, lab->dns_zone);
+		break;
+	case DNS_WORKER_VNET:
+	case DNS_WORKER:
+		snprintf(buf, n, "%s.%s-a.worker.%sdatabase.windows.net", lab->virtual_cluster, lab->region,
+			 which == DNS_WORKER_VNET ? "vnet." : "");
+		break;
+	case DNS_PUBLIC:
+		snprintf(buf, n, "%s.public.%s.database.windows.net", lab->instance, lab->dns_zone);
+		break;
+	}
+	return buf;
 }
 
 int lab_set_nsg(struct lab *lab, json_t *nsg, const char *file, struct diag *d)

@@ -32,6 +32,9 @@ struct lab {
 	struct cidr subnet;
 	u128 mgmt_ip, host_vip;  /* host_vip stands for 168.63.129.16 in the lab */
 	int probe_interval_ms, probe_threshold, probe_port;
+	/* DNS naming (seed: "How to determine the IP address of the management endpoint") */
+	char *instance, *dns_zone, *virtual_cluster;
+	u128 dns_addr;
 	struct lab_host *hosts;  /* nodes first (node0…), then the others */
 	size_t nhosts, nnodes;
 	json_t *tags_json, *nsg_json, *routes_json; /* as given, for apply and export */
@@ -55,5 +58,10 @@ int lab_set_nsg(struct lab *lab, json_t *nsg, const char *file, struct diag *d);
 int lab_set_routes(struct lab *lab, json_t *routes, const char *file, struct diag *d);
 
 const struct lab_host *lab_host(const struct lab *lab, const char *name);
+
+/* The instance's DNS names: the client FQDN <instance>.<zone>.database.windows.net, its CNAME target in the
+ * ".worker.vnet." namespace, the same name without ".vnet" (the management endpoint), the public endpoint. */
+enum lab_dns_name { DNS_FQDN, DNS_WORKER_VNET, DNS_WORKER, DNS_PUBLIC };
+const char *lab_dns_name(const struct lab *lab, enum lab_dns_name which, char *buf, size_t n);
 
 #endif
