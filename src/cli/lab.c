@@ -145,6 +145,29 @@ static int print_status(const char *name, bool json)
 
 /* ---- verbs ---- */
 
+/* "[TOPOLOGY.json] [--name N]": 1 to go on, 0 after --help, -1 on misuse (usage printed). */
+static int topology_args(int argc, char **argv, const char *usage, const char **file, const char **name)
+{
+	static const struct option opts[] = { { "name", required_argument, NULL, OPT_NAME },
+					      { "help", no_argument, NULL, OPT_HELP }, { 0 } };
+	int c;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1)
+		switch (c) {
+		case OPT_NAME: *name = optarg; break;
+		case 'h':
+		case OPT_HELP: fputs(usage, stdout); return 0;
+		default: fputs(usage, stderr); return -1;
+		}
+	if (optind < argc)
+		*file = argv[optind++];
+	if (optind < argc) {
+		fputs(usage, stderr);
+		return -1;
+	}
+	return 1;
+}
+
 static const char up_usage[] =
 	"usage: minet up [TOPOLOGY.json] [--name N]\n"
 	"Brings the managed instance's connectivity architecture up on this machine: every host a network\n"
@@ -153,24 +176,10 @@ static const char up_usage[] =
 
 int cmd_up(int argc, char **argv)
 {
-	static const struct option opts[] = { { "name", required_argument, NULL, OPT_NAME },
-					      { "help", no_argument, NULL, OPT_HELP }, { 0 } };
 	const char *name = NULL, *file = NULL;
-	int c;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1)
-		switch (c) {
-		case OPT_NAME: name = optarg; break;
-		case 'h':
-		case OPT_HELP: fputs(up_usage, stdout); return 0;
-		default: fputs(up_usage, stderr); return 2;
-		}
-	if (optind < argc)
-		file = argv[optind++];
-	if (optind < argc) {
-		fputs(up_usage, stderr);
-		return 2;
-	}
+	int r = topology_args(argc, argv, up_usage, &file, &name);
+	if (r <= 0)
+		return r ? 2 : 0;
 	if (!need_root("up"))
 		return 2;
 	struct lab lab;
@@ -333,23 +342,13 @@ int cmd_compile(int argc, char **argv)
 {
 	static const char usage[] = "usage: minet compile [TOPOLOGY.json] [--name N]\n"
 				    "Prints the nftables rulesets and routes `minet up` would install.\n";
-	static const struct option opts[] = { { "name", required_argument, NULL, OPT_NAME },
-					      { "help", no_argument, NULL, OPT_HELP }, { 0 } };
 	const char *name = NULL, *file = NULL;
-	int c;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1)
-		switch (c) {
-		case OPT_NAME: name = optarg; break;
-		case 'h':
-		case OPT_HELP: fputs(usage, stdout); return 0;
-		default: fputs(usage, stderr); return 2;
-		}
-	if (optind < argc)
-		file = argv[optind++];
+	int r = topology_args(argc, argv, usage, &file, &name);
+	if (r <= 0)
+		return r ? 2 : 0;
 	struct lab lab;
 	char *text, ns[128], c1[CIDR_STRLEN], a[ADDR_STRLEN];
-	if (optind < argc || load_topology(&lab, file, name, &text) < 0)
+	if (load_topology(&lab, file, name, &text) < 0)
 		return 2;
 	u128 *backends = calloc(lab.nnodes, sizeof(*backends));
 	for (size_t i = 0; i < lab.nnodes; i++)
