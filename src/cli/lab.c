@@ -355,18 +355,18 @@ int cmd_compile(int argc, char **argv)
 		backends[i] = lab.hosts[i].addr;
 	char *fabric = compile_fabric(&lab), *lb = compile_lb(&lab, backends, lab.nnodes), *node = compile_node(&lab),
 	     *nva = compile_nva(&lab);
-	struct lab_route *r = NULL;
+	struct lab_route *rt = NULL;
 	size_t n = 0;
-	compile_routes(&lab, &r, &n);
+	compile_routes(&lab, &rt, &n);
 	printf("# ==== %s: nftables (one transaction)\n%s%s", cluster_ns(ns, sizeof(ns), lab.name, "fabric"), fabric, lb);
 	printf("# ==== %s: routes of table %d, used by packets from the MI subnet (ip rule fwmark 0x%x lookup %d)\n", ns,
 	       LAB_RT_TABLE, LAB_RT_MARK, LAB_RT_TABLE);
 	for (size_t i = 0; i < n; i++) {
-		const char *what = r[i].action == LR_THROW ? "throw" : r[i].action == LR_BLACKHOLE ? "blackhole" : "unicast";
-		printf("%s %s", what, cidr_format(&r[i].prefix, c1));
-		if (r[i].action == LR_VIA)
-			printf(" via %s dev %s onlink", addr_format(r[i].via, a), r[i].via_link);
-		printf(" table %d  # %s\n", LAB_RT_TABLE, r[i].why);
+		const char *what = rt[i].action == LR_THROW ? "throw" : rt[i].action == LR_BLACKHOLE ? "blackhole" : "unicast";
+		printf("%s %s", what, cidr_format(&rt[i].prefix, c1));
+		if (rt[i].action == LR_VIA)
+			printf(" via %s dev %s onlink", addr_format(rt[i].via, a), rt[i].via_link);
+		printf(" table %d  # %s\n", LAB_RT_TABLE, rt[i].why);
 	}
 	for (size_t i = 0; i < lab.nhosts; i++) {
 		const struct lab_host *h = &lab.hosts[i];
@@ -380,7 +380,7 @@ int cmd_compile(int argc, char **argv)
 	free(lb);
 	free(node);
 	free(nva);
-	free(r);
+	free(rt);
 	free(text);
 	lab_free(&lab);
 	return 0;
