@@ -144,6 +144,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		probe(&fib, &env, &rt, a);
 		probe(&fib, &env, &rt, addr_from_v4((uint32_t)a));
 	}
+	/* The exact-prefix view the lab's kernel table is built from: longest prefix match among its entries is
+	 * the flattened FIB's answer. */
+	struct rib_entry *e;
+	size_t ne;
+	if (fib_prefixes(&env, &rt, &e, &ne) < 0)
+		abort();
+	for (size_t i = 0; i < ne && i < 256; i++) {
+		int len;
+		const struct fib_route *r = fib_lookup(&fib, e[i].prefix.lo, &len);
+		if (len < e[i].prefix.len)
+			abort();
+		if (len == e[i].prefix.len && (r->user != e[i].user || r->hop != e[i].hop))
+			abort();
+	}
+	free(e);
 	fib_free(&fib);
 	netenv_free(&env);
 	rt_free(&rt);

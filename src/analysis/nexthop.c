@@ -200,7 +200,7 @@ int fib_prefixes(const struct netenv *env, const struct route_table *rt, struct 
 	qsort(v.v, v.n, sizeof(*v.v), exact_cmp);
 	for (size_t i = 0; i < v.n; i++) {
 		const struct cand *c = &v.v[i];
-		u128 span = c->hi - c->lo + 1, want = c->len == 128 ? 1 : (u128)1 << (128 - c->len);
+		u128 span = c->hi - c->lo + 1, want = c->len ? (u128)1 << (128 - c->len) : 0; /* 0: 2^128 wraps */
 		bool v4 = addr_is_v4(c->lo);
 		if (v4)
 			want = c->len == 32 ? 1 : (u128)1 << (32 - c->len);

@@ -62,13 +62,14 @@ static char *sb_take(struct sb *b)
 static void element(struct sb *b, u128 lo, u128 hi, bool v4, size_t n)
 {
 	char a[ADDR_STRLEN], z[ADDR_STRLEN];
-	u128 span = hi - lo + 1;
-	int bits = 0;
-	while (bits < 128 && ((u128)1 << bits) < span)
-		bits++;
-	bool aligned = span && ((u128)1 << bits) == span && !(lo & (span - 1));
-	if (!span) /* the whole space */
-		bits = 128, aligned = true;
+	u128 span = hi - lo + 1; /* 0: the whole space */
+	int bits = 128;
+	bool aligned = true;
+	if (span) {
+		for (bits = 0; bits < 127 && ((u128)1 << bits) < span; bits++)
+			;
+		aligned = ((u128)1 << bits) == span && !(lo & (span - 1));
+	}
 	if (lo == hi)
 		sb_printf(b, "%s%s", n ? ", " : "", addr_format(lo, a));
 	else if (aligned)
