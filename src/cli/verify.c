@@ -1,4 +1,5 @@
 /* minet verify: does a managed-instance subnet keep its mandatory management traffic. */
+#include <ctype.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +10,8 @@
 #include "analysis/verify.h"
 #include "cli/policy.h"
 #include "cli/verbs.h"
+#include "model/jsonin.h"
+#include "model/jsonloc.h"
 
 static const char verify_usage[] =
 	"usage: minet verify --tags F [--tags F…] --vnet CIDR[,…] --subnet CIDR --region R --pair P --nsg NSG.json\n"
@@ -105,51 +108,47 @@ static void print_json(const struct verify_report *r, const struct verify_input 
 
 /* ---- SARIF 2.1.0 ---- */
 
-/* Line and column of `"name": "<name>"` in a file, so that a result points at the rule or route. */
-static void locate(const char *file, const char *name, int *line, int *col)
+/* Where the value at json_path is in file (line 1 when unknown). */
+static void locate(const char *file, const char *json_path, struct jsonloc_region *r)
 {
-	*line = *col = 1;
-	FILE *f = name ? fopen(file, "r") : NULL;
-	if (!f)
-		return;
-	char *buf = NULL;
-	size_t cap = 0;
-	ssize_t len;
-	size_t qlen = strlen(name) + 2;
-	char *quoted = malloc(qlen + 1);
-	snprintf(quoted, qlen + 1, "\"%s\"", name);
-	for (int ln = 1; (len = getline(&buf, &cap, f)) >= 0; ln++) {
-		for (char *p = strstr(buf, quoted); p; p = strstr(p + 1, quoted)) {
-			char *k = p;
-			while (k > buf && (k[-1] == ' ' || k[-1] == '\t'))
-				k--;
-			if (k > buf && k[-1] == ':') {
-				k--;
-				while (k > buf && (k[-1] == ' ' || k[-1] == '\t'))
-					k--;
-				if (k - buf >= 6 && !strncmp(k - 6, "\"name\"", 6)) {
-					*line = ln;
-					*col = (int)(k - 6 - buf) + 1;
-					goto out;
-				}
-			}
-		}
-	}
-out:
-	free(quoted);
+	struct diag d = { 0 };
+	size_t len;
+	char *buf = json_path ? jsonin_read_file(file, 64u << 20, JSONLOC_PADDING, &len, &d) : NULL;
+	*r = (struct jsonloc_region){ 1, 1, 1, 1 };
+	if (buf)
+		jsonloc(buf, len, json_path, r);
 	free(buf);
-	fclose(f);
+}
+
+/* A file name as a URI reference: absolute paths as file:// URIs, relative ones relative; both percent-encoded
+ * (RFC 3986 unreserved characters and '/' stay as they are). */
+static char *file_uri(const char *path)
+{
+	size_t n = strlen(path);
+	char *u = malloc(3 * n + 8), *o = u;
+	if (!u)
+		return NULL;
+	if (path[0] == '/')
+		o += sprintf(o, "file://");
+	for (const unsigned char *p = (const unsigned char *)path; *p; p++) {
+		if (isalnum(*p) || strchr("-._~/", *p))
+			*o++ = (char)*p;
+		else
+			o += sprintf(o, "%%%02X", *p);
+	}
+	*o = 0;
+	return u;
 }
 
 static json_t *sarif_result(const struct finding *f, const struct verify_input *in, const char *level)
 {
-	const char *file = NULL, *name = NULL;
+	const char *file = NULL, *name = NULL; /* name: the JSON path of the rule or route */
 	if (f->rule) {
 		file = f->nsg->file;
-		name = f->rule->name;
+		name = f->rule->json_path;
 	} else if (f->route) {
 		file = in->rt ? in->rt->file : NULL;
-		name = f->route->user ? f->route->user->name : NULL;
+		name = f->route->user ? f->route->user->json_path : NULL;
 	} else if (f->route_missing) {
 		file = in->rt ? in->rt->file : NULL;
 	} else if (f->nsg) {
@@ -157,12 +156,15 @@ static json_t *sarif_result(const struct finding *f, const struct verify_input *
 	}
 	json_t *r = json_pack("{s:s, s:s, s:{s:s}}", "ruleId", f->contract ? f->contract : "shadowed-rule", "level",
 			      level, "message", "text", f->message);
-	if (file) {
-		int line, col;
-		locate(file, name, &line, &col);
-		json_object_set_new(r, "locations", json_pack("[{s:{s:{s:s}, s:{s:i, s:i}}}]", "physicalLocation",
-			"artifactLocation", "uri", file, "region", "startLine", line, "startColumn", col));
+	char *uri = file ? file_uri(file) : NULL;
+	if (uri) {
+		struct jsonloc_region g;
+		locate(file, name, &g);
+		json_object_set_new(r, "locations", json_pack("[{s:{s:{s:s}, s:{s:i, s:i, s:i, s:i}}}]", "physicalLocation",
+			"artifactLocation", "uri", uri, "region", "startLine", g.start_line, "startColumn", g.start_column,
+			"endLine", g.end_line, "endColumn", g.end_column));
 	}
+	free(uri);
 	return r;
 }
 

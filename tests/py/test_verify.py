@@ -9,6 +9,7 @@ counterexample is replayed through `minet flow` / `minet route`.
 """
 import copy
 import json
+import urllib.parse
 import os
 import unittest
 
@@ -678,8 +679,8 @@ class TestSarif(VerifyBase):
         self.assertEqual(len(res), 1)
         self.assertEqual((res[0]["ruleId"], res[0]["level"]), ("in-corpnetsaw", "error"))
         loc = res[0]["locations"][0]["physicalLocation"]
-        self.assertEqual(loc["artifactLocation"]["uri"], nsg)
-        self.assertEqual(loc["region"]["startLine"], self.line_of(nsg, "deny_all_inbound"))
+        self.assertEqual(loc["artifactLocation"]["uri"], "file://" + urllib.parse.quote(nsg))
+        self.assertRegionHolds(loc["region"], self.line_of(nsg, "deny_all_inbound"))
 
     def test_route_violation_and_warning(self):
         rt = self.routes([route("to-fw", "52.100.5.0/28", "VirtualAppliance", "10.0.1.4")])
@@ -692,8 +693,26 @@ class TestSarif(VerifyBase):
         for x in res:
             loc = x["locations"][0]["physicalLocation"]
             path, name = (rt, "to-fw") if x["level"] == "error" else (nsg, "allow_sqlm_again")
-            self.assertEqual(loc["artifactLocation"]["uri"], path)
-            self.assertEqual(loc["region"]["startLine"], self.line_of(path, name))
+            self.assertEqual(loc["artifactLocation"]["uri"], "file://" + urllib.parse.quote(path))
+            self.assertRegionHolds(loc["region"], self.line_of(path, name))
+
+    def assertRegionHolds(self, region, line):
+        """The region is the rule's (or route's) JSON object: it begins on or just before its "name" line."""
+        self.assertIn(region["startLine"], (line - 1, line))
+        self.assertGreater(region["endLine"], line)
+
+    def test_region_is_the_rule_not_a_same_named_resource(self):
+        # the NSG itself named like the offending rule: the location must still be the rule's
+        g = load("documented-nsg.json")
+        g["name"] = "deny_all_inbound"
+        path = self.write(g, "samename")
+        rc, s = self.sarif(path, os.path.join(FIX, "mandatory-routes.json"), extra=["--contracts", "provisioned"])
+        self.assertEqual(rc, 1)
+        loc = self.check_shape(s)[0]["locations"][0]["physicalLocation"]
+        self.assertGreater(loc["region"]["startLine"], 3)
+        with open(path) as f:
+            text = f.read().splitlines()
+        self.assertIn('"deny_all_inbound"', text[loc["region"]["startLine"]])  # the name, inside the rule
 
     def test_compliant_has_no_results(self):
         rc, s = self.sarif(os.path.join(FIX, "mandatory-nsg.json"), os.path.join(FIX, "mandatory-routes.json"))
