@@ -407,6 +407,31 @@ static int shadowed_rules(struct ctx *c, const struct nsg *g)
 	return 0;
 }
 
+/* VirtualNetwork takes in the prefixes of the user-defined routes (§1.5, issue #22178): with the mandatory
+ * routes to Internet, rules naming VirtualNetwork (AllowVnetInBound) admit those ranges too. Say so. */
+static int vnet_tag_note(struct ctx *c)
+{
+	struct ipset extra;
+	char n[40];
+	if (ipset_subtract(&extra, &c->in->env->udr, &c->in->env->vnet_set) < 0)
+		return -2;
+	uint64_t v4 = ipset_count_v4(&extra);
+	u128 v6 = ipset_count_v6(&extra);
+	ipset_free(&extra);
+	if (!v4 && !v6)
+		return 0;
+	struct finding *f = add_finding(&c->out->warnings, &c->out->nwarnings);
+	if (!f)
+		return -2;
+	*f = (struct finding){ .kind = FK_VNET_TAG, .nsg = c->in->nsg, .size = (u128)v4 + v6 };
+	snprintf(f->message, sizeof(f->message),
+		 "VirtualNetwork also holds the prefixes of the route table's user-defined routes: %s addresses beyond "
+		 "the address space (%llu IPv4). Rules naming VirtualNetwork, AllowVnetInBound among them, admit them "
+		 "([inference] a service-tag route adds its tag's prefixes)",
+		 u128_format(f->size, n), (unsigned long long)v4);
+	return 0;
+}
+
 /* ---- messages ---- */
 
 /* Tags whose addresses send inbound management traffic: their replies must return through the Internet. */
@@ -515,6 +540,8 @@ int verify_run(const struct verify_input *in, struct verify_report *out, struct 
 			goto oom;
 	}
 	if (shadowed_rules(&c, in->nsg) < 0 || (in->nic && shadowed_rules(&c, in->nic) < 0))
+		goto oom;
+	if (vnet_tag_note(&c) < 0)
 		goto oom;
 	describe(out);
 	rc = 0;

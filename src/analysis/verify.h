@@ -38,7 +38,7 @@ struct verify_input {
 	bool strict;
 };
 
-enum finding_kind { FK_NSG, FK_ROUTE, FK_INTENT, FK_SHADOWED };
+enum finding_kind { FK_NSG, FK_ROUTE, FK_INTENT, FK_SHADOWED, FK_VNET_TAG };
 
 struct finding {
 	enum finding_kind kind;

@@ -31,7 +31,7 @@ enum { OPT_SUBNET = 1, OPT_REGION, OPT_PAIR, OPT_STRICT, OPT_CONTRACTS, OPT_JSON
 
 static const char *kind_name(enum finding_kind k)
 {
-	static const char *const names[] = { "nsg", "route", "intent", "shadowed" };
+	static const char *const names[] = { "nsg", "route", "intent", "shadowed", "virtualnetwork" };
 	return names[k];
 }
 
@@ -151,10 +151,13 @@ static json_t *sarif_result(const struct finding *f, const struct verify_input *
 		name = f->route->user ? f->route->user->json_path : NULL;
 	} else if (f->route_missing) {
 		file = in->rt ? in->rt->file : NULL;
+	} else if (f->kind == FK_VNET_TAG) {
+		file = in->rt ? in->rt->file : NULL;
 	} else if (f->nsg) {
 		file = f->nsg->file;
 	}
-	json_t *r = json_pack("{s:s, s:s, s:{s:s}}", "ruleId", f->contract ? f->contract : "shadowed-rule", "level",
+	const char *id = f->contract ? f->contract : f->kind == FK_SHADOWED ? "shadowed-rule" : "virtualnetwork-tag";
+	json_t *r = json_pack("{s:s, s:s, s:{s:s}}", "ruleId", id, "level",
 			      level, "message", "text", f->message);
 	char *uri = file ? file_uri(file) : NULL;
 	if (uri) {
@@ -176,6 +179,8 @@ static void print_sarif(const struct verify_report *r, const struct verify_input
 						       in->defs[i].intent));
 	json_array_append_new(rules, json_pack("{s:s, s:{s:s}}", "id", "shadowed-rule", "shortDescription", "text",
 					       "a security rule that can never match"));
+	json_array_append_new(rules, json_pack("{s:s, s:{s:s}}", "id", "virtualnetwork-tag", "shortDescription", "text",
+					       "VirtualNetwork holds the user-defined routes' prefixes"));
 	for (size_t i = 0; i < r->nviolations; i++)
 		json_array_append_new(results, sarif_result(&r->violations[i], in, "error"));
 	for (size_t i = 0; i < r->nwarnings; i++)
