@@ -92,6 +92,18 @@ def leftovers(name):
 NOTHING = {"namespaces": [], "state": False, "processes": []}
 
 
+def sanitizer_reports(name):
+    """ASan/UBSan reports in the cluster's process logs (agents, prober), before down removes them."""
+    out, d = [], f"{STATE}/{name}/logs"
+    for f in sorted(os.listdir(d)) if os.path.isdir(d) else []:
+        text = read_text(os.path.join(d, f))
+        for marker in ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:"):
+            if marker in text:
+                i = text.index(marker)
+                out.append(f"{f}: {text[max(0, i - 200):i + 1500]}")
+    return out
+
+
 def down(name):
     return minet("down", "--name", name, timeout=60)
 
@@ -401,9 +413,12 @@ class ClusterCase(unittest.TestCase):
     @classmethod
     def tearDownClass(cls):
         try:
+            reports = sanitizer_reports(cls.name)
             down(cls.name)
         finally:
             shutil.rmtree(cls.tmp, ignore_errors=True)
+        if reports:
+            raise AssertionError("sanitizer reports in the cluster's logs:\n" + "\n".join(reports)[:4000])
 
 
 # ---------------------------------------------------------------------------------------------------------------
