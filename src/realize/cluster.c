@@ -308,6 +308,23 @@ int cluster_up(const struct lab *lab, const char *topology_text, const char *bin
 
 	cluster_dir(u.dir, sizeof(u.dir), lab->name);
 	cluster_ns(ns, sizeof(ns), lab->name, "fabric");
+	if (access(u.dir, F_OK) == 0) {
+		fprintf(msg, "minet: cluster '%s' is already up (minet down --name %s)\n", lab->name, lab->name);
+		json_decref(pids);
+		return -1;
+	}
+	/* Everything named minet-NAME-* is ours to remove on failure: refuse if any exists already. */
+	char prefix[128];
+	snprintf(prefix, sizeof(prefix), "minet-%s-", lab->name);
+	char **existing = netns_list(prefix);
+	if (existing && existing[0]) {
+		fprintf(msg, "minet: namespace %s exists already: is cluster '%s' up? (minet down --name %s)\n",
+			existing[0], lab->name, lab->name);
+		netns_list_free(existing);
+		json_decref(pids);
+		return -1;
+	}
+	netns_list_free(existing);
 	if (mkdir(STATE_ROOT, 0755) < 0 && errno != EEXIST)
 		return fail(msg, STATE_ROOT, errno);
 	if (mkdir(u.dir, 0700) < 0) {
@@ -422,7 +439,8 @@ int cluster_up(const struct lab *lab, const char *topology_text, const char *bin
 	netns_enter(u.fabric_fd);
 	for (size_t i = 0; i < lab->nnodes; i++)
 		while (!tcp_probe(lab->host_vip, lab->hosts[i].addr, lab->probe_port, 100)) {
-			if (now() - t0 > 10) {
+			pid_t agent = (pid_t)json_integer_value(json_object_get(pids, lab->hosts[i].name));
+			if (now() - t0 > 10 || waitpid(agent, NULL, WNOHANG) == agent) {
 				netns_enter(self);
 				close(self);
 				fprintf(msg, "minet: the agent of %s does not answer (see %s/logs/%s.log)\n",
@@ -588,25 +606,34 @@ int cluster_apply_nsg(const struct lab *lab, FILE *msg)
 
 int cluster_apply_routes(const struct lab *lab, FILE *msg)
 {
-	/* The new routes go into a second table; one rule switch makes them live, then the old table goes. */
-	int fd = open_fabric(lab, msg), rc = -1;
+	/* The new routes go into a spare table; one rule switch makes them live, then the main copy is rebuilt
+	 * and switched back. Packets always meet one complete table. */
+	int fd = open_fabric(lab, msg), rc = -1, r;
 	struct nl *nl = fd >= 0 ? nl_open(fd) : NULL;
+	uint32_t spare = LAB_RT_TABLE + 1;
 	if (!nl)
 		goto out;
-	uint32_t spare = LAB_RT_TABLE + 1;
-	nl_table_flush(nl, spare);
-	if (install_routes(lab, nl, spare, msg) < 0) {
-		nl_table_flush(nl, spare);
+	if ((r = nl_table_flush(nl, spare)) < 0) {
+		fail(msg, "flush spare table", r);
 		goto out;
 	}
-	if ((rc = nl_rule_add(nl, LAB_RT_PREF - 1, LAB_RT_MARK, spare)) < 0) {
-		fail(msg, "ip rule", rc);
+	if (install_routes(lab, nl, spare, msg) < 0)
+		goto out;
+	if ((r = nl_rule_add(nl, LAB_RT_PREF - 1, LAB_RT_MARK, spare)) < 0) {
+		fail(msg, "ip rule", r);
 		goto out;
 	}
 	nl_rule_del(nl, LAB_RT_PREF);
-	nl_table_flush(nl, LAB_RT_TABLE);
-	if (install_routes(lab, nl, LAB_RT_TABLE, msg) < 0 || nl_rule_add(nl, LAB_RT_PREF, LAB_RT_MARK, LAB_RT_TABLE) < 0)
+	if ((r = nl_table_flush(nl, LAB_RT_TABLE)) < 0) {
+		fail(msg, "flush table", r);
+		goto out; /* the spare table stays in force: consistent */
+	}
+	if (install_routes(lab, nl, LAB_RT_TABLE, msg) < 0)
 		goto out;
+	if ((r = nl_rule_add(nl, LAB_RT_PREF, LAB_RT_MARK, LAB_RT_TABLE)) < 0) {
+		fail(msg, "ip rule", r);
+		goto out;
+	}
 	nl_rule_del(nl, LAB_RT_PREF - 1);
 	nl_table_flush(nl, spare);
 	/* VirtualNetwork follows the routes: re-install the NSG with the new sets. */

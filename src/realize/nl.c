@@ -210,9 +210,11 @@ int nl_route_add(struct nl *nl, uint32_t table, enum nl_route_type type, u128 ds
 	return talk(nl, h, NULL, NULL);
 }
 
+/* The routes of one table, copied out of a dump (a dump cannot be interleaved with requests). */
 struct dump {
 	uint32_t table;
-	struct nl *del;
+	char *msgs; /* struct nlmsghdr after nlmsghdr, each NLMSG_ALIGNed */
+	size_t len, cap;
 	int rc;
 };
 
@@ -227,37 +229,44 @@ static int flush_cb(const struct nlmsghdr *h, void *data)
 			table = mnl_attr_get_u32(a);
 	if (table != d->table)
 		return MNL_CB_OK;
-	/* Replay the route as a delete on the second socket. */
-	struct nlmsghdr *del = start(d->del, RTM_DELROUTE, 0);
-	memcpy(mnl_nlmsg_put_extra_header(del, h->nlmsg_len - sizeof(*h)), mnl_nlmsg_get_payload(h),
-	       h->nlmsg_len - sizeof(*h));
-	del->nlmsg_len = h->nlmsg_len;
-	int rc = talk(d->del, del, NULL, NULL);
-	if (rc < 0 && rc != -ESRCH)
-		d->rc = rc;
+	size_t need = NLMSG_ALIGN(h->nlmsg_len);
+	if (d->len + need > d->cap) {
+		size_t cap = d->cap ? d->cap * 2 : 16384;
+		while (cap < d->len + need)
+			cap *= 2;
+		char *m = realloc(d->msgs, cap);
+		if (!m) {
+			d->rc = -ENOMEM;
+			return MNL_CB_ERROR;
+		}
+		d->msgs = m;
+		d->cap = cap;
+	}
+	memcpy(d->msgs + d->len, h, h->nlmsg_len);
+	d->len += need;
 	return MNL_CB_OK;
 }
 
 int nl_table_flush(struct nl *nl, uint32_t table)
 {
-	/* A dump cannot be interleaved with requests on one socket: deletes go through a second one. */
-	struct nl *del = calloc(1, sizeof(*del));
-	struct dump d = { .table = table, .del = del };
-	if (!del)
-		return -ENOMEM;
-	del->s = mnl_socket_open(NETLINK_ROUTE);
-	if (!del->s || mnl_socket_bind(del->s, 0, MNL_SOCKET_AUTOPID) < 0) {
-		int err = -errno;
-		nl_close(del);
-		return err;
-	}
-	del->portid = mnl_socket_get_portid(del->s);
+	/* Dump the table, then delete each route on the same socket: in the socket's namespace, always. */
+	struct dump d = { .table = table };
 	struct nlmsghdr *h = start(nl, RTM_GETROUTE, NLM_F_DUMP);
 	h->nlmsg_flags &= (uint16_t)~NLM_F_ACK;
 	struct rtmsg *rt = mnl_nlmsg_put_extra_header(h, sizeof(*rt));
 	rt->rtm_family = AF_INET;
 	int rc = talk(nl, h, flush_cb, &d);
-	nl_close(del);
+	for (size_t off = 0; !rc && !d.rc && off < d.len;) {
+		const struct nlmsghdr *m = (const struct nlmsghdr *)(d.msgs + off);
+		struct nlmsghdr *del = start(nl, RTM_DELROUTE, 0);
+		size_t payload = m->nlmsg_len - sizeof(*m);
+		memcpy(mnl_nlmsg_put_extra_header(del, payload), mnl_nlmsg_get_payload(m), payload);
+		int r = talk(nl, del, NULL, NULL);
+		if (r < 0 && r != -ESRCH)
+			d.rc = r;
+		off += NLMSG_ALIGN(m->nlmsg_len);
+	}
+	free(d.msgs);
 	return rc < 0 ? rc : d.rc;
 }
 

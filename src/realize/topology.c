@@ -128,8 +128,10 @@ static int parse_hosts(struct lab *lab, json_t *root, size_t nodes, struct diag 
 			diag_err(d, p, "needs name, role and address");
 			continue;
 		}
-		if (!name_ok(name, HOST_NAME_MAX_LEN) || !strcmp(name, "fabric") || !strncmp(name, "node", 4)) {
-			diag_err(d, p, "name '%s': 1-15 of a-z, 0-9, '-'; not 'fabric' and not beginning with 'node'", name);
+		if (!name_ok(name, HOST_NAME_MAX_LEN) || !strcmp(name, "fabric") || !strcmp(name, "lo") ||
+		    !strncmp(name, "node", 4)) {
+			diag_err(d, p, "name '%s': 1-15 of a-z, 0-9, '-'; not 'fabric' or 'lo', not beginning with 'node'",
+				 name);
 			continue;
 		}
 		size_t r;

@@ -191,10 +191,7 @@ def fabric_routing(name):
 
 
 def apply_routes(name, path):
-    """minet apply --routes, run from inside the fabric's namespace: see test_apply_routes_leaves_the_callers_
-    namespace_alone for why not from the caller's (root) namespace."""
-    return sh("ip", "netns", "exec", f"minet-{name}-fabric", MINET, "apply", "--name", name, "--routes", path,
-              timeout=60)
+    return minet("apply", "--name", name, "--routes", path)
 
 
 def apply_nsg(name, path):
@@ -982,27 +979,28 @@ class TestUpDown(unittest.TestCase):
         self.tmp = tempfile.mkdtemp(prefix="minet-lab-")
         self.addCleanup(shutil.rmtree, self.tmp, True)
 
-    def test_rollback_when_a_namespace_exists(self):
+    def test_up_refuses_when_a_namespace_exists_and_leaves_it_alone(self):
         name = cname("rb1")
         self.addCleanup(down, name)
-        ns = f"minet-{name}-nva"  # the last host: everything before it is made when up meets it
+        ns = f"minet-{name}-nva"  # not made by minet: up must neither use nor remove it
         _extra_ns.add(ns)
         self.addCleanup(sh, "ip", "netns", "del", ns)
         self.assertEqual(sh("ip", "netns", "add", ns).returncode, 0)
         r = minet("up", "--name", name)
         self.assertNotEqual(r.returncode, 0)
-        self.assertIn("nva", r.stderr)
-        self.assertNothingLeft(name)
+        self.assertIn(ns + " exists already", r.stderr)
+        self.assertEqual(namespaces(f"minet-{name}-"), [ns])
+        self.assertFalse(os.path.exists(f"/run/minet/{name}"))
 
-    def test_rollback_when_a_host_cannot_be_linked(self):
-        # a host named like an interface the fabric already has: its link cannot be made
+    def test_bad_host_name_is_refused_before_anything_is_made(self):
+        # a host named like an interface the fabric has (lo): refused by validation, exit 2, nothing made
         name = cname("rb2")
         self.addCleanup(down, name)
         topo = json.loads(minet("topology", "--default").stdout)
         topo["hosts"].append({"name": "lo", "role": "app", "address": "10.0.3.4"})
         r = minet("up", write_json(self.tmp, "topo.json", topo), "--name", name)
-        self.assertNotEqual(r.returncode, 0)
-        self.assertTrue(r.stderr.strip())
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("hosts[8]: name 'lo'", r.stderr)
         self.assertNothingLeft(name)
 
     def test_rollback_when_agents_do_not_answer(self):
