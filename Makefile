@@ -94,10 +94,10 @@ FUZZ_OBJS := $(patsubst %,build/fuzz/obj/%.o,$(basename $(LIB_SRCS)))
 fuzz: $(FUZZERS)
 build/fuzz/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	clang -std=gnu11 -D_GNU_SOURCE $(FUZZ_FLAGS) -c -o $@ $<
+	clang -std=gnu11 -D_GNU_SOURCE $(FUZZ_FLAGS) -MMD -MP -c -o $@ $<
 build/fuzz/obj/%.o: %.cc
 	@mkdir -p $(dir $@)
-	clang++ -std=c++17 -fno-exceptions $(FUZZ_FLAGS) -c -o $@ $<
+	clang++ -std=c++17 -fno-exceptions $(FUZZ_FLAGS) -MMD -MP -c -o $@ $<
 build/fuzz/bin/%: build/fuzz/obj/fuzz/%.o $(FUZZ_OBJS)
 	@mkdir -p $(dir $@)
 	clang++ -fsanitize=fuzzer,address,undefined -o $@ $^ $(shell pkg-config --libs $(PKGS)) -lm
@@ -115,4 +115,4 @@ clean:
 
 .PHONY: all deps test asan demo fuzz bench clean
 .PRECIOUS: $(OBJ)/%.o build/fuzz/obj/%.o
--include $(shell find $(OBJ) -name '*.d' 2>/dev/null)
+-include $(shell find $(OBJ) build/fuzz/obj -name '*.d' 2>/dev/null)
