@@ -84,7 +84,7 @@ asan: deps
 	ASAN_OPTIONS=detect_leaks=1 /usr/bin/python3 tests/run --bin build/asan/bin
 
 demo: deps
-	$(MAKE) $(BIN)/minet
+	$(MAKE) all
 	scripts/demo $(BIN)/minet
 
 FUZZ_SRCS := $(wildcard fuzz/fuzz_*.c)
