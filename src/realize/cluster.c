@@ -474,6 +474,15 @@ rollback:
 	free(script);
 	free(err);
 	json_decref(state);
+	{ /* what was started is not in state.json yet: stop it here */
+		const char *key;
+		json_t *v;
+		json_object_foreach(pids, key, v) {
+			pid_t pid = (pid_t)json_integer_value(v);
+			if (pid > 1 && kill(pid, SIGKILL) == 0)
+				waitpid(pid, NULL, 0);
+		}
+	}
 	json_decref(pids);
 	nl_close(u.fnl);
 	if (u.fabric_fd >= 0)
@@ -681,6 +690,10 @@ int cluster_lbd(const char *name, FILE *msg)
 	while (!stop) {
 		double t0 = now();
 		bool changed = false;
+		if (access(dir, F_OK) < 0) { /* the cluster was taken down under us */
+			fprintf(msg, "lbd: %s is gone; exiting\n", dir);
+			break;
+		}
 		for (size_t i = 0; i < n; i++) {
 			bool ok = tcp_probe(lab.host_vip, lab.hosts[i].addr, lab.probe_port,
 					    lab.probe_interval_ms / 2 < 1000 ? lab.probe_interval_ms / 2 : 1000);
