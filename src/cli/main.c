@@ -9,10 +9,6 @@
 #define MINET_VERSION "0.1"
 #endif
 
-/* Weak so that a component built separately (pki, mgmt) can be left out of a build without a stub. */
-#pragma weak cmd_pki
-#pragma weak cmd_mgmt
-
 static const struct verb verbs[] = {
 	{ "flow",  cmd_flow,  "is this flow allowed by the NSGs, and by which rule" },
 	{ "route", cmd_route, "the next hop of a destination under the route table" },
@@ -33,7 +29,7 @@ static void usage(FILE *f)
 {
 	fprintf(f, "usage: minet <verb> [options]   (minet <verb> --help for a verb's options)\n\nverbs:\n");
 	for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
-		if (verbs[i].fn && verbs[i].summary)
+		if (verbs[i].summary)
 			fprintf(f, "  %-9s %s\n", verbs[i].name, verbs[i].summary);
 }
 
@@ -52,7 +48,7 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
-		if (verbs[i].fn && !strcmp(argv[1], verbs[i].name))
+		if (!strcmp(argv[1], verbs[i].name))
 			return verbs[i].fn(argc - 1, argv + 1);
 	fprintf(stderr, "minet: unknown verb '%s'\n", argv[1]);
 	usage(stderr);
