@@ -217,10 +217,10 @@ static int single(const struct flow_opts *o, const struct policy *p)
 		fprintf(stderr, "minet flow: --protocol: '%s' is not one of tcp, udp, icmp, esp, ah\n", o->proto);
 		return 2;
 	}
-	if (endpoint_parse(o->src, &f.src, &sport) < 0 || endpoint_parse(o->dst, &f.dst, &dport) < 0) {
-		fprintf(stderr, "minet flow: %s: '%s' is not IP, IP:PORT or [IPv6]:PORT\n",
-			endpoint_parse(o->src, &f.src, &sport) < 0 ? "--src" : "--dst",
-			endpoint_parse(o->src, &f.src, &sport) < 0 ? o->src : o->dst);
+	bool bad_src = endpoint_parse(o->src, &f.src, &sport) < 0;
+	if (bad_src || endpoint_parse(o->dst, &f.dst, &dport) < 0) {
+		fprintf(stderr, "minet flow: %s: '%s' is not IP, IP:PORT or [IPv6]:PORT\n", bad_src ? "--src" : "--dst",
+			bad_src ? o->src : o->dst);
 		return 2;
 	}
 	if (addr_is_v4(f.src) != addr_is_v4(f.dst)) {

@@ -98,12 +98,13 @@ static size_t elements(struct sb *b, const struct ipset *s, bool v4)
 	return n;
 }
 
+/* Does s hold any address of the family? (The same test elements() applies range by range.) */
 static bool has_family(const struct ipset *s, bool v4)
 {
-	struct sb tmp = { 0 };
-	size_t n = elements(&tmp, s, v4);
-	free(tmp.s);
-	return n > 0;
+	for (size_t i = 0; i < s->n; i++)
+		if (v4 ? s->r[i].hi >= V4_BASE && s->r[i].lo <= V4_LAST : s->r[i].lo < V4_BASE || s->r[i].hi > V4_LAST)
+			return true;
+	return false;
 }
 
 /* An nft set name for a tag: t_ + lower-case alphanumerics and '_'. */
