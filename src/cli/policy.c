@@ -1,6 +1,8 @@
 #include "cli/policy.h"
 
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "model/diag.h"
 
@@ -23,6 +25,22 @@ int policy_opt(struct policy_args *a, int opt, const char *arg)
 	}
 }
 
+/* Without --tags, the files named by MINET_TAGS (a ':'-separated list), so a user types them once. */
+static void load_env_tags(struct tagdb *db, struct diag *d)
+{
+	const char *env = getenv("MINET_TAGS");
+	if (!env || !*env)
+		return;
+	char *list = strdup(env), *save = NULL;
+	if (!list) {
+		diag_err(d, NULL, "out of memory");
+		return;
+	}
+	for (char *f = strtok_r(list, ":", &save); f; f = strtok_r(NULL, ":", &save))
+		tagdb_load_file(db, f, d);
+	free(list);
+}
+
 int policy_load(struct policy *p, const struct policy_args *a)
 {
 	struct diag d = { .out = stderr };
@@ -33,6 +51,8 @@ int policy_load(struct policy *p, const struct policy_args *a)
 	}
 	for (int i = 0; i < a->ntags; i++)
 		tagdb_load_file(&p->tags, a->tags[i], &d);
+	if (a->ntags == 0)
+		load_env_tags(&p->tags, &d);
 	if (d.errors)
 		return -1; /* everything below names tags: stop before reporting unknown ones */
 	if (a->routes)

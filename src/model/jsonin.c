@@ -1,10 +1,13 @@
 #include "model/jsonin.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
 
 static json_t *parse(const char *buf, size_t len, struct diag *d)
 {
@@ -31,10 +34,61 @@ json_t *jsonin_load_buf(const char *buf, size_t len, struct diag *d)
 	return parse(buf, len, d);
 }
 
+/* A gzip file (RFC 1952 magic 1f 8b), inflated whole: at most max_bytes of JSON however small the file.
+ * gzread keeps the reading bounded; concatenated members are read as one stream, as gunzip does. */
+static char *read_gzip(FILE *f, size_t max_bytes, size_t padding, size_t *len, struct diag *d)
+{
+	int fd = dup(fileno(f));
+	gzFile z = fd >= 0 ? gzdopen(fd, "rb") : NULL;
+	size_t cap = 1u << 20, n = 0;
+	char *buf = NULL;
+	if (!z) {
+		if (fd >= 0)
+			close(fd);
+		diag_err(d, NULL, "cannot read: %s", strerror(errno));
+		return NULL;
+	}
+	for (;;) {
+		if (n == cap || !buf) {
+			char *nb = n == cap ? realloc(buf, (cap *= 2) + padding + 1) : malloc(cap + padding + 1);
+			if (!nb) {
+				diag_err(d, NULL, "cannot read: out of memory");
+				goto fail;
+			}
+			buf = nb;
+		}
+		size_t want = cap - n;
+		int got = gzread(z, buf + n, want > INT_MAX ? INT_MAX : (unsigned)want);
+		if (got < 0) {
+			int zerr;
+			const char *msg = gzerror(z, &zerr);
+			diag_err(d, NULL, "not a valid gzip file: %s", zerr == Z_ERRNO ? strerror(errno) : msg);
+			goto fail;
+		}
+		if (got == 0)
+			break;
+		n += (size_t)got;
+		if (n > max_bytes) {
+			diag_err(d, NULL, "inflates to more than %zu MiB; at most that is accepted for this kind of file",
+				 max_bytes >> 20);
+			goto fail;
+		}
+	}
+	gzclose(z);
+	memset(buf + n, 0, padding + 1);
+	*len = n;
+	return buf;
+fail:
+	gzclose(z);
+	free(buf);
+	return NULL;
+}
+
 char *jsonin_read_file(const char *path, size_t max_bytes, size_t padding, size_t *len, struct diag *d)
 {
 	FILE *f = fopen(path, "rb");
 	struct stat st;
+	unsigned char magic[2];
 	char *buf = NULL;
 	if (!f) {
 		diag_err(d, NULL, "cannot open: %s", strerror(errno));
@@ -44,6 +98,12 @@ char *jsonin_read_file(const char *path, size_t max_bytes, size_t padding, size_
 		diag_err(d, NULL, "not a regular file");
 		goto out;
 	}
+	if (fread(magic, 1, 2, f) == 2 && magic[0] == 0x1f && magic[1] == 0x8b) {
+		rewind(f);
+		buf = read_gzip(f, max_bytes, padding, len, d);
+		goto out;
+	}
+	rewind(f);
 	if ((size_t)st.st_size > max_bytes) {
 		diag_err(d, NULL, "file is %lld bytes; at most %zu MiB are accepted for this kind of file",
 			 (long long)st.st_size, max_bytes >> 20);

@@ -10,8 +10,8 @@
 /* Parse a whole file (at most max_bytes) or a buffer. On failure report to d and return NULL. */
 json_t *jsonin_load_file(const char *path, size_t max_bytes, struct diag *d);
 json_t *jsonin_load_buf(const char *buf, size_t len, struct diag *d);
-/* Read a whole regular file of at most max_bytes, followed by `padding` zero bytes. NULL on error
- * (reported). The caller frees the buffer. */
+/* Read a whole regular file of at most max_bytes, followed by `padding` zero bytes; a gzip file is
+ * inflated (at most max_bytes after inflating). NULL on error (reported). The caller frees the buffer. */
 char *jsonin_read_file(const char *path, size_t max_bytes, size_t padding, size_t *len, struct diag *d);
 
 /* Member lookups along a JSON path. `path` is the path of obj ("" for the root); errors are reported at

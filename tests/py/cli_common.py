@@ -12,15 +12,14 @@ import unittest
 ROOT = os.environ.get("MINET_ROOT") or os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BIN = os.environ.get("MINET_BIN") or os.path.join(ROOT, "bin")
 MINET = os.path.join(BIN, "minet")
-SHARED = os.path.join(ROOT, "..", "shared", "data")
-TAGS_DIR = os.path.join(SHARED, "servicetags")
-TAGS_2020 = os.path.join(TAGS_DIR, "ServiceTags_Public_20200224.json")
-TAGS_2022 = os.path.join(TAGS_DIR, "ServiceTags_Public_20221107.json")
-TAGS_2025 = os.path.join(TAGS_DIR, "ServiceTags_Public_20251028.json")
+# The published Service Tags files, bundled gzip-compressed (data/servicetags/README.md says where they come from).
+TAGS_DIR = os.path.join(ROOT, "data", "servicetags")
+TAGS_2020 = os.path.join(TAGS_DIR, "ServiceTags_Public_20200224.json.gz")
+TAGS_2022 = os.path.join(TAGS_DIR, "ServiceTags_Public_20221107.json.gz")
+TAGS_2025 = os.path.join(TAGS_DIR, "ServiceTags_Public_20251028.json.gz")
 EXAMPLES = os.path.join(ROOT, "examples")
 FIXTURES = os.path.join(ROOT, "tests", "fixtures")
 
-need_shared = unittest.skipUnless(os.path.exists(TAGS_2022), "shared/data/servicetags not beside the repo")
 
 
 def run(args, stdin=None, cwd=None, timeout=120):

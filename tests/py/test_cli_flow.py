@@ -2,13 +2,16 @@
 
 Exit codes, --json fields, the text explanation, --batch, both NSG shapes, subnet + NIC order, default rules,
 the built-in tags (VirtualNetwork with 168.63.129.16 and UDR prefixes, Internet = not VirtualNetwork), tag
-spelling, augmented rules, IPv6, ICMP, and Service Tags loading (real files from ../shared/data).
+spelling, augmented rules, IPv6, ICMP, and Service Tags loading (the real published files bundled in data/servicetags).
 """
+import gzip
+import hashlib
 import json
 import os
+import subprocess
 import unittest
 
-from cli_common import (EXAMPLES, TAGS_2020, TAGS_2022, TAGS_2025, need_shared, nsg_arm, nsg_az, route, routes_arm,
+from cli_common import (MINET, EXAMPLES, TAGS_2020, TAGS_2022, TAGS_2025, nsg_arm, nsg_az, route, routes_arm,
                         rule, run, tags_doc, tempdir)
 
 VNET = "10.0.0.0/16"
@@ -416,8 +419,6 @@ outbound tcp [fd00::4]:1 [2603:1000::1]:12000
 
     def test_example_files(self):
         # examples/mi-nsg.json (ARM shape) with the real tags: SqlManagement management ports open, 1433 from outside not.
-        if not os.path.exists(TAGS_2022):
-            self.skipTest("shared data missing")
         common = ["flow", "--tags", TAGS_2022, "--tags", os.path.join(EXAMPLES, "corpnet-tags.json"), "--vnet", VNET,
                   "--routes", os.path.join(EXAMPLES, "mi-routes.json"), "--nsg", os.path.join(EXAMPLES, "mi-nsg.json"),
                   "--json", "--direction", "inbound", "--protocol", "tcp"]
@@ -558,7 +559,6 @@ class TestBatch(FlowBase):
             self.assertEqual(l.split("\t")[1], "tds" if 1430 + i % 7 == 1433 else "deny_all_in", i)
 
 
-@need_shared
 class TestRealServiceTags(FlowBase):
     """Service Tags loading seen through verdicts on rules that name the published tags."""
 
@@ -625,6 +625,56 @@ class TestTagFiles(FlowBase):
         p = self.flow(g, "inbound", "tcp", "1.1.1.1:1", "10.0.0.4:1", tags=[t])
         self.assertEqual(p.returncode, 2)
         self.assertEqual(p.stderr, "%s: values[1]: tag 'a' is already defined in %s\n" % (t, t))
+
+    def test_bundled_files_are_the_published_ones(self):
+        # data/servicetags/README.md: each .json.gz inflates to Microsoft's file, byte for byte.
+        want = {TAGS_2020: "1d47deb1314c01c17092f1d8c1358fff33642d511c2c7b5ed1f2d44adb4edaf9",
+                TAGS_2022: "0c2d64ad13ff5b35556c0eeb6c3dceb7e09b77f0674c34a0e6025679aa8859b1",
+                TAGS_2025: "9cb4e5f9371cec1297b05a6f5d742768921a28bd854a3a9cbd80673a6399dc40"}
+        for f, digest in want.items():
+            with gzip.open(f, "rb") as z:
+                self.assertEqual(hashlib.sha256(z.read()).hexdigest(), digest, f)
+
+    def test_gzip_and_plain_read_alike(self):
+        plain = self.tmp.write("plain.json", tags_doc([("Sql", ["192.0.2.0/24"])]))
+        gz = os.path.join(self.tmp.path, "tags.json.gz")
+        with open(plain, "rb") as src, gzip.open(gz, "wb") as dst:
+            dst.write(src.read())
+        g = self.nsg([rule("sql", 100, src="Sql", access="Deny")])
+        for t in (plain, gz):
+            self.assertEqual(self.decided(g, "inbound", "tcp", "192.0.2.7:1", "10.0.0.4:80", tags=[t])[1], "sql", t)
+
+    def test_bad_gzip(self):
+        g = self.nsg([rule("r", 100)])
+        with open(TAGS_2022, "rb") as f:
+            truncated = self.tmp.write("cut.json.gz", "")
+            with open(truncated, "wb") as out:
+                out.write(f.read(5000))
+        p = self.flow(g, "inbound", "tcp", "1.1.1.1:1", "10.0.0.4:1", tags=[truncated])
+        self.assertEqual((p.returncode, p.stdout), (2, ""))
+        self.assertEqual(len(p.stderr.splitlines()), 1, p.stderr)
+        self.assertTrue(p.stderr.startswith(truncated + ": "), p.stderr)
+        bomb = os.path.join(self.tmp.path, "bomb.json.gz")
+        with gzip.open(bomb, "wb") as z:  # 65 MiB of blanks: more than a tags file may hold once inflated
+            for _ in range(65):
+                z.write(b" " * (1 << 20))
+        p = self.flow(g, "inbound", "tcp", "1.1.1.1:1", "10.0.0.4:1", tags=[bomb])
+        self.assertEqual((p.returncode, p.stdout), (2, ""))
+        self.assertEqual(p.stderr, "%s: inflates to more than 64 MiB; at most that is accepted for this kind of file\n"
+                         % bomb)
+
+    def test_minet_tags_environment(self):
+        corp = os.path.join(EXAMPLES, "corpnet-tags.json")
+        g = self.nsg([rule("sqlm", 100, src="SqlManagement", access="Deny"), rule("saw", 110, src="CorpNetSaw")])
+        args = ["flow", "--vnet", VNET, "--nsg", g, "--direction", "inbound", "--protocol", "tcp",
+                "--src", "13.104.248.33:1", "--dst", "10.0.0.4:9000", "--json"]
+        env = dict(os.environ, MINET_TAGS=TAGS_2022 + ":" + corp)
+        p = subprocess.run([MINET] + args, env=env, capture_output=True, text=True)
+        self.assertEqual((p.returncode, json.loads(p.stdout)["rule"]), (1, "sqlm"), p.stderr)
+        # --tags wins over the environment: without SqlManagement the rule's tag is unknown.
+        p = subprocess.run([MINET] + args + ["--tags", corp], env=env, capture_output=True, text=True)
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("unknown service tag 'SqlManagement'", p.stderr)
 
     def test_no_tags_file_builtins_only(self):
         g = self.nsg([rule("lb", 100, src="AzureLoadBalancer", access="Deny")])

@@ -6,7 +6,7 @@ import json
 import os
 import unittest
 
-from cli_common import (EXAMPLES, TAGS_2022, need_shared, route, routes_arm, routes_az, run, tags_doc, tempdir)
+from cli_common import (EXAMPLES, TAGS_2022, route, routes_arm, routes_az, run, tags_doc, tempdir)
 
 # Every tag holds 40.1.0.0/24 exactly, so routes naming them tie on that prefix.
 TIE_TAGS = tags_doc([
@@ -250,7 +250,6 @@ class TestErrors(RouteBase):
         self.assertIn("usage: minet route", p.stdout)
 
 
-@need_shared
 class TestRealTables(RouteBase):
     def test_example_mi_routes(self):
         tags = [TAGS_2022, os.path.join(EXAMPLES, "corpnet-tags.json")]

@@ -8,12 +8,13 @@ configuration, and a route table without UDRs. Every expected size below is coun
 counterexample is replayed through `minet flow` / `minet route`.
 """
 import copy
+import gzip
 import json
 import urllib.parse
 import os
 import unittest
 
-from cli_common import (FIXTURES, TAGS_2022, EXAMPLES, need_shared, nsg_arm, route, routes_arm, rule, run,
+from cli_common import (FIXTURES, TAGS_2022, EXAMPLES, nsg_arm, route, routes_arm, rule, run,
                         tempdir)
 
 FIX = os.path.join(FIXTURES, "verify")
@@ -199,7 +200,6 @@ class TestCompliant(VerifyBase):
             self.assertRegex(p.stdout, r"(?m)^%s +(nsg|route) .* holds$" % cid)
         self.assertIn("compliant: every contract holds", p.stdout)
 
-    @need_shared
     def test_real_tags_2022(self):
         tags = (TAGS_2022, CORPNET)
         nsg, rt = os.path.join(FIX, "documented-nsg.json"), os.path.join(FIX, "mandatory-routes.json")
@@ -311,9 +311,8 @@ class TestNarrowRules(VerifyBase):
                          {"protocol": "tcp", "src": "13.104.248.40", "srcPort": 61000, "dst": "10.0.0.200",
                           "dstPort": 1440})
 
-    @need_shared
     def test_real_tags_one_sqlmanagement_address(self):
-        with open(TAGS_2022) as f:
+        with gzip.open(TAGS_2022, "rt") as f:
             doc = json.load(f)
         sqlm = [v for v in doc["values"] if v["name"] == "SqlManagement"][0]["properties"]["addressPrefixes"]
         one = [p for p in sqlm if p.endswith("/32") and ":" not in p][0]
@@ -322,10 +321,9 @@ class TestNarrowRules(VerifyBase):
         self.assertEqual(self.failing(v), ["in-sqlmanagement"])
         self.assertEqual(self.one(v, "in-sqlmanagement")["size"], "16777216")  # 1 × 65536 × 256 × 1
 
-    @need_shared
     def test_real_tags_whole_sqlmanagement(self):
         # The IPv4 part of SqlManagement, counted here from the file (IPv6 sources cannot reach an IPv4 subnet).
-        with open(TAGS_2022) as f:
+        with gzip.open(TAGS_2022, "rt") as f:
             doc = json.load(f)
         sqlm = [v for v in doc["values"] if v["name"] == "SqlManagement"][0]["properties"]["addressPrefixes"]
         n4 = count_v4(sqlm)
@@ -583,7 +581,6 @@ class TestShippedConfigurations(VerifyBase):
         self.assertEqual(self.failing(v), sorted(ROUTE_TAG_SIZE))
         self.assertEqual({x["kind"] for x in v["violations"]}, {"intent"})
 
-    @need_shared
     def test_terraform_azurerm_acceptance_config_real_tags(self):
         self.verify(os.path.join(FIX, "azurerm-test-nsg.json"), os.path.join(FIX, "azurerm-test-routes.json"),
                     tags=(TAGS_2022, CORPNET), want_rc=0, extra=["--contracts", "provisioned"])

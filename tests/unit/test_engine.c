@@ -16,7 +16,7 @@ static struct tagdb tags;
 static int setup(void **st)
 {
 	struct diag d = { .out = stderr };
-	if (tagdb_load_file(&tags, shared_data("servicetags/ServiceTags_Public_20221107.json"), &d) < 0)
+	if (tagdb_load_file(&tags, repo_file("data/servicetags/ServiceTags_Public_20221107.json.gz"), &d) < 0)
 		return -1;
 	return tagdb_load_file(&tags, repo_file("examples/corpnet-tags.json"), &d);
 }

@@ -110,14 +110,14 @@ static void test_ipset_algebra(void **st)
 static void load_tags(struct tagdb *db, const char *file)
 {
 	struct diag d = { .out = stderr };
-	assert_int_equal(tagdb_load_file(db, shared_data(file), &d), 0);
+	assert_int_equal(tagdb_load_file(db, repo_file(file), &d), 0);
 }
 
 /* §4.2: entry counts, SqlManagement's size, and the SqlManagement prefixes outside AzureCloud. */
 static void test_tags_2022(void **st)
 {
 	struct tagdb db = { 0 };
-	load_tags(&db, "servicetags/ServiceTags_Public_20221107.json");
+	load_tags(&db, "data/servicetags/ServiceTags_Public_20221107.json.gz");
 	assert_int_equal(db.n, 2640);
 	const struct service_tag *sql = tagdb_find(&db, "sqlmanagement");
 	assert_non_null(sql);
@@ -146,7 +146,7 @@ static void test_tags_all_vintages(void **st)
 {
 	struct tagdb db = { 0 };
 	size_t v4 = 0, v6 = 0;
-	load_tags(&db, "servicetags/ServiceTags_Public_20200224.json");
+	load_tags(&db, "data/servicetags/ServiceTags_Public_20200224.json.gz");
 	assert_int_equal(db.n, 937);
 	for (size_t i = 0; i < db.n; i++)
 		for (size_t k = 0; k < db.v[i].nprefixes; k++)
@@ -154,7 +154,7 @@ static void test_tags_all_vintages(void **st)
 	assert_int_equal(v4, 18952);
 	assert_int_equal(v6, 0);
 	tagdb_free(&db);
-	load_tags(&db, "servicetags/ServiceTags_Public_20251028.json");
+	load_tags(&db, "data/servicetags/ServiceTags_Public_20251028.json.gz");
 	assert_int_equal(db.n, 3039);
 	v4 = v6 = 0;
 	for (size_t i = 0; i < db.n; i++)
@@ -343,14 +343,14 @@ static void test_two_levels(void **st)
 /* The simdjson fast path and the jansson reader build the same tags from every published file. */
 static void test_tags_fast_equals_slow(void **st)
 {
-	static const char *const files[] = { "servicetags/ServiceTags_Public_20200224.json",
-					     "servicetags/ServiceTags_Public_20221107.json",
-					     "servicetags/ServiceTags_Public_20251028.json" };
+	static const char *const files[] = { "data/servicetags/ServiceTags_Public_20200224.json.gz",
+					     "data/servicetags/ServiceTags_Public_20221107.json.gz",
+					     "data/servicetags/ServiceTags_Public_20251028.json.gz" };
 	for (size_t f = 0; f < 3; f++) {
 		struct tagdb fast = { 0 }, slow = { 0 };
 		struct diag d = { .out = stderr };
-		assert_int_equal(tagdb_load_file(&fast, shared_data(files[f]), &d), 0);
-		json_t *root = jsonin_load_file(shared_data(files[f]), TAGS_MAX_BYTES, &d);
+		assert_int_equal(tagdb_load_file(&fast, repo_file(files[f]), &d), 0);
+		json_t *root = jsonin_load_file(repo_file(files[f]), TAGS_MAX_BYTES, &d);
 		assert_non_null(root);
 		assert_int_equal(tagdb_load_json(&slow, root, files[f], &d), 0);
 		json_decref(root);

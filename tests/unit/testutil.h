@@ -8,15 +8,6 @@
 
 #include "model/jsonin.h"
 
-/* Path of a file in the shared data folder (../shared/data beside the repository). */
-static inline const char *shared_data(const char *rel)
-{
-	static char buf[4096];
-	const char *root = getenv("MINET_ROOT");
-	snprintf(buf, sizeof(buf), "%s/../shared/data/%s", root ? root : ".", rel);
-	return buf;
-}
-
 static inline const char *repo_file(const char *rel)
 {
 	static char buf[4096];
