@@ -78,7 +78,12 @@ static int add_system(struct fib *fib, struct vec *v, const char *prefix, enum n
 
 static int system_routes(struct fib *fib, struct vec *v, const struct netenv *env)
 {
-	static const char *const reserved[] = { "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10" };
+	/* §3.1's four, then two that every real effective route table of the era shows as Default -> None
+	 * (`az network nic show-effective-route-table`, 2019-2021 transcripts: microsoft/WhatTheHack
+	 * 036-BGP/Coach/02-enable_bgp.md among them; docs/azure-semantics-notes.md §3). The Microsoft docs do not
+	 * list them. [inference] they follow the reserved ranges' rule below when a VNet range holds them. */
+	static const char *const reserved[] = { "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10",
+						"25.33.80.0/20", "25.41.3.0/25" };
 	char text[CIDR_STRLEN];
 	for (size_t i = 0; i < env->nvnet; i++)
 		if (add_system(fib, v, cidr_format(&env->vnet[i], text), HOP_VNET_LOCAL) < 0)

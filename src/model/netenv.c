@@ -4,20 +4,46 @@
 #include <string.h>
 #include <strings.h>
 
+/* The IPv4 ranges that are never Internet, wherever the virtual network is (docs/azure-semantics-notes.md §1).
+ * Microsoft defines Internet as "the IP address space that's outside the virtual network and reachable by the
+ * public internet" (service-tags-overview.md). Azure's own expansion of the tag (expandedDestinationAddressPrefix
+ * of AllowInternetOutBound in `az network nic list-effective-nsg`, MicrosoftDocs/azure-docs
+ * articles/network-watcher/diagnose-vm-network-traffic-filtering-problem-cli.md; NetworkInterfaceEffectiveNSGList.json
+ * in Azure/azure-rest-api-specs) starts "1.0.0.0/8, 2.0.0.0/7, 4.0.0.0/6, 8.0.0.0/7, 11.0.0.0/8, 12.0.0.0/6":
+ * 0.0.0.0/8 and all of 10.0.0.0/8 are absent although that VNet is only 10.0.0.0/16. The same quickstart
+ * documents 10.0.0.4 -> 172.31.0.100:80 outbound as denied by DenyAllOutBound on an NSG with only the default
+ * rules, so 172.31.0.100 is not Internet either.
+ * [inference] the whole of 172.16.0.0/12 and 192.168.0.0/16 (RFC 1918 like 10.0.0.0/8) and 100.64.0.0/10
+ * (RFC 6598, "treated as private address space in Azure Virtual Network", architecture-center
+ * ipv4-exhaustion-content.md): the published lists are cut before them, and the system routes send all four to
+ * None. The lists say nothing of 127/8, 169.254/16, 224/4 or 240/4, which stay Internet; nor of IPv6, where
+ * Internet stays everything outside VirtualNetwork. */
+static const char *const not_internet[] = { "0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "172.16.0.0/12",
+					    "192.168.0.0/16" };
+
 static int rebuild_builtins(struct netenv *env)
 {
-	const struct ipset *udr = &env->udr;
-	struct ipset vnet_vip = { 0 };
+	struct ipset vnet_vip = { 0 }, fixed = { 0 }, outside = { 0 };
 	int rc = -1;
 	ipset_free(&env->virtual_network);
 	ipset_free(&env->internet);
+	for (size_t i = 0; i < sizeof(not_internet) / sizeof(not_internet[0]); i++) {
+		struct cidr c;
+		const char *why;
+		cidr_parse(not_internet[i], &c, &why);
+		if (ipset_add_cidr(&fixed, &c) < 0)
+			goto out;
+	}
+	ipset_normalize(&fixed);
 	if (ipset_union(&vnet_vip, &env->vnet_set, &env->load_balancer) < 0 ||
-	    ipset_union(&env->virtual_network, &vnet_vip, udr) < 0 ||
-	    ipset_complement(&env->internet, &env->virtual_network) < 0)
+	    ipset_union(&env->virtual_network, &vnet_vip, &env->udr) < 0 ||
+	    ipset_union(&outside, &fixed, &env->virtual_network) < 0 || ipset_complement(&env->internet, &outside) < 0)
 		goto out;
 	rc = 0;
 out:
 	ipset_free(&vnet_vip);
+	ipset_free(&fixed);
+	ipset_free(&outside);
 	return rc;
 }
 

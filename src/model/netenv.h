@@ -2,7 +2,10 @@
  * address space and the route table in force, which together define the built-in tags (§1.5):
  *   AzureLoadBalancer = 168.63.129.16/32
  *   VirtualNetwork    = VNet address space ∪ 168.63.129.16 ∪ prefixes of the user-defined routes in force
- *   Internet          = everything outside VirtualNetwork ([inference]: §1.5 treats it as "not VirtualNetwork")
+ *   Internet          = everything outside VirtualNetwork and outside 0.0.0.0/8, 10.0.0.0/8, 100.64.0.0/10,
+ *                       172.16.0.0/12 and 192.168.0.0/16: the space "reachable by the public internet"
+ *                       (docs/azure-semantics-notes.md §1 has the evidence and what of it is [inference];
+ *                       the list is not_internet[] in netenv.c, the one place it is defined)
  *   *                 = everything, IPv4 and IPv6 */
 #ifndef MINET_NETENV_H
 #define MINET_NETENV_H

@@ -1,7 +1,8 @@
 """End-to-end tests of `minet flow` (issue 2's command-line contract) through the real binary.
 
 Exit codes, --json fields, the text explanation, --batch, both NSG shapes, subnet + NIC order, default rules,
-the built-in tags (VirtualNetwork with 168.63.129.16 and UDR prefixes, Internet = not VirtualNetwork), tag
+the built-in tags (VirtualNetwork with 168.63.129.16 and UDR prefixes, Internet = outside VirtualNetwork and the
+private/reserved ranges of docs/azure-semantics-notes.md §1), tag
 spelling, augmented rules, IPv6, ICMP, and Service Tags loading (the real published files bundled in data/servicetags).
 """
 import gzip
@@ -15,6 +16,7 @@ from cli_common import (MINET, EXAMPLES, TAGS_2020, TAGS_2022, TAGS_2025, nsg_ar
                         rule, run, tags_doc, tempdir)
 
 VNET = "10.0.0.0/16"
+SEMANTICS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures", "semantics")
 
 # A small tags file: regional/global tags with known contents (fast to load).
 LAB_TAGS = tags_doc([
@@ -233,12 +235,44 @@ class TestBuiltinTags(FlowBase):
     def test_internet_is_not_virtual_network(self):
         g = self.nsg([rule("inet", 100, "Outbound", "Deny", dst="Internet")])
         self.assertEqual(self.decided(g, "outbound", "udp", "10.0.0.4:1", "8.8.8.8:53")[1], "inet")
-        # Private but outside the VNet's address space: still Internet (the complement of VirtualNetwork).
-        self.assertEqual(self.decided(g, "outbound", "udp", "10.0.0.4:1", "10.1.0.1:53")[1], "inet")
-        self.assertEqual(self.decided(g, "outbound", "udp", "10.0.0.4:1", "10.0.255.255:53")[1], "AllowVnetOutBound")
+        # Public but inside the VNet's address space: VirtualNetwork, not Internet.
+        self.assertEqual(self.decided(g, "outbound", "udp", "11.0.0.4:1", "11.0.255.255:53", vnet="11.0.0.0/16")[1],
+                         "AllowVnetOutBound")
+        self.assertEqual(self.decided(g, "outbound", "udp", "11.0.0.4:1", "11.1.0.1:53", vnet="11.0.0.0/16")[1], "inet")
         # With a second address-space range, that range leaves Internet.
-        self.assertEqual(self.decided(g, "outbound", "udp", "10.0.0.4:1", "10.1.0.1:53",
-                                      vnet="10.0.0.0/16,10.1.0.0/16")[1], "AllowVnetOutBound")
+        self.assertEqual(self.decided(g, "outbound", "udp", "11.0.0.4:1", "11.1.0.1:53",
+                                      vnet="11.0.0.0/16,11.1.0.0/16")[1], "AllowVnetOutBound")
+
+    def test_internet_excludes_private_ranges(self):
+        """Azure's expansion of Internet skips 0/8 and 10/8, and 172.31.0.100 is no Internet address (the
+        quickstart's verdict): an address in each excluded range is neither VirtualNetwork nor Internet."""
+        g = self.nsg([rule("inet", 100, "Outbound", "Deny", dst="Internet")])
+        for dst in ("0.1.2.3", "10.1.0.1", "10.255.255.254", "100.64.0.1", "100.127.255.254", "172.16.0.1",
+                    "172.31.0.100", "192.168.0.1", "192.168.255.254"):
+            with self.subTest(dst=dst):
+                self.assertEqual(self.decided(g, "outbound", "udp", "10.0.0.4:1", dst + ":53"),
+                                 ("Deny", "DenyAllOutBound", 65500))
+        # Just outside each excluded range: Internet again.
+        for dst in ("1.0.0.1", "9.255.255.255", "11.0.0.1", "100.63.255.254", "100.128.0.1", "172.15.255.254",
+                    "172.32.0.1", "192.167.255.254", "192.169.0.1", "8.8.8.8"):
+            with self.subTest(dst=dst):
+                self.assertEqual(self.decided(g, "outbound", "udp", "10.0.0.4:1", dst + ":53")[1], "inet")
+        # A VNet inside an excluded range is still VirtualNetwork.
+        self.assertEqual(self.decided(g, "outbound", "udp", "192.168.5.4:1", "192.168.5.9:53", vnet="192.168.5.0/24")[1],
+                         "AllowVnetOutBound")
+
+    def test_network_watcher_quickstart(self):
+        """MicrosoftDocs/azure-docs articles/network-watcher/diagnose-vm-network-traffic-filtering-problem-cli.md:
+        a VM at 10.0.0.4 (VNet 10.0.0.0/16) whose NSG has only the default rules. 13.107.21.200:80 is allowed by
+        AllowInternetOutBound; 172.31.0.100:80 outbound is denied by DenyAllOutBound; inbound from 172.31.0.100
+        to port 80 by DenyAllInBound."""
+        g = os.path.join(SEMANTICS, "quickstart-default-nsg.json")
+        self.assertEqual(self.decided(g, "outbound", "tcp", "10.0.0.4:60000", "13.107.21.200:80"),
+                         ("Allow", "AllowInternetOutBound", 65001))
+        self.assertEqual(self.decided(g, "outbound", "tcp", "10.0.0.4:60000", "172.31.0.100:80"),
+                         ("Deny", "DenyAllOutBound", 65500))
+        self.assertEqual(self.decided(g, "inbound", "tcp", "172.31.0.100:60000", "10.0.0.4:80"),
+                         ("Deny", "DenyAllInBound", 65500))
 
     def test_udr_prefixes_join_virtual_network(self):
         g = self.nsg([])
@@ -281,7 +315,7 @@ class TestBuiltinTags(FlowBase):
             with self.subTest(tag):
                 g = self.nsg([rule("deny_tag", 100, access="Deny", src=tag)], "t%d" % i)
                 self.assertEqual(self.decided(g, "inbound", "tcp", inside + ":1", "10.0.0.4:1")[1], "deny_tag")
-                outside = "13.104.248.64" if tag.lower() != "internet" else "10.0.0.9"
+                outside = "13.104.248.64" if tag.lower() != "internet" else "172.16.0.9"
                 self.assertNotEqual(self.decided(g, "inbound", "tcp", outside + ":1", "10.0.0.4:1")[1], "deny_tag")
 
     def test_unknown_tag_is_error(self):

@@ -184,6 +184,24 @@ class TestSystemRoutes(RouteBase):
                 self.assertEqual((h["nextHopType"], h["route"], h["addressPrefix"]), want)
                 self.assertEqual((h["source"], h["nextHopIpAddress"]), ("Default", None))
 
+    def test_effective_route_none_routes(self):
+        """25.33.80.0/20 and 25.41.3.0/25 -> None, as every real `az network nic show-effective-route-table` of
+        2019-2021 shows them (microsoft/WhatTheHack 036-BGP/Coach/02-enable_bgp.md; docs/azure-semantics-notes.md §3)."""
+        for dst, want in [("25.33.80.0", ("None", None, "25.33.80.0/20")), ("25.33.95.255", ("None", None, "25.33.80.0/20")),
+                          ("25.33.79.255", ("Internet", None, "0.0.0.0/0")), ("25.33.96.0", ("Internet", None, "0.0.0.0/0")),
+                          ("25.41.3.0", ("None", None, "25.41.3.0/25")), ("25.41.3.127", ("None", None, "25.41.3.0/25")),
+                          ("25.41.3.128", ("Internet", None, "0.0.0.0/0"))]:
+            with self.subTest(dst=dst):
+                h = self.hop(dst)
+                self.assertEqual((h["nextHopType"], h["route"], h["addressPrefix"], h["source"]), want + ("Default",))
+        # A user route overrides them (longest prefix match), and a VNet range holding one removes it.
+        rt = self.table([route("uk", "25.33.80.0/24", "Internet")])
+        self.assertEqual(self.short("25.33.80.9", rt), ("Internet", "uk", "25.33.80.0/24"))
+        self.assertEqual(self.short("25.41.3.9", vnet="25.41.0.0/16"), ("VnetLocal", None, "25.41.0.0/16"))
+        p = run(["route", "--tags", self.tags, "--vnet", "10.0.0.0/16", "--dst", "25.41.3.1"])
+        self.assertEqual((p.returncode, p.stderr), (0, ""))
+        self.assertEqual(p.stdout, "25.41.3.1  next hop None\n  system route 25.41.3.0/25\n  matched prefix length /25\n")
+
     def test_vnet_equal_to_reserved(self):
         self.assertEqual(self.short("10.200.0.1", vnet="10.0.0.0/8"), ("VnetLocal", None, "10.0.0.0/8"))
         self.assertEqual(self.short("100.100.0.1", vnet="100.64.0.0/10"), ("VnetLocal", None, "100.64.0.0/10"))

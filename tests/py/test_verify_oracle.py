@@ -7,11 +7,12 @@ Encoding (nothing shared with minet's code):
   matches when protocol, both address fields and both port fields match; ICMP has no ports, so it matches only
   rules whose port fields cover every port (as `minet flow` evaluates it). An address field is a disjunction of
   prefix constraints; VirtualNetwork = VNet ∪ 168.63.129.16 ∪ every UDR prefix (tags expanded), Internet = ¬
-  VirtualNetwork (azure-semantics.md §1.5, §7).
+  (VirtualNetwork ∪ 0/8 ∪ 10/8 ∪ 100.64/10 ∪ 172.16/12 ∪ 192.168/16): the ranges Azure's expansion of the tag
+  leaves out (docs/azure-semantics-notes.md §1, written down here from that document, not taken from minet).
 * first match: "some packet of the contract space is denied" = OR over the Deny rules i of one NSG
   (match_i ∧ ∧_{j<i} ¬match_j), default rules included; subnet NSG and NIC NSG: denied by either.
 * routes: one BitVec(32) address a; every route prefix (system routes of §3.1, user prefixes, tag prefixes) is a
-  candidate; c wins for a iff a ∈ c and no better candidate holds a, better = longer prefix, then rank (explicit 0,
+  candidate (the system None routes include 25.33.80.0/20 and 25.41.3.0/25, notes §3); c wins for a iff a ∈ c and no better candidate holds a, better = longer prefix, then rank (explicit 0,
   regional tag 1, global tag 2, AzureCloud.<region> 3, AzureCloud 4, system 9), then table order. A route contract
   fails iff ∃ a ∈ tag set whose winner's next hop is not the required one.
 
@@ -293,6 +294,12 @@ def in_prefix(x, p):
     return (x & mask) == base
 
 
+# Never Internet, wherever the VNet is (docs/azure-semantics-notes.md §1).
+NOT_INTERNET = ["0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "172.16.0.0/12", "192.168.0.0/16"]
+# The system routes to None (azure-semantics.md §3.1 plus the two seen in real effective routes, notes §3).
+SYSTEM_NONE = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "25.33.80.0/20", "25.41.3.0/25"]
+
+
 def tag_prefixes(name):
     for t, (_, ps) in TAGS.items():
         if t.lower() == name.lower():
@@ -326,7 +333,7 @@ class World:
     def addr(self, x, field):
         ps = self.prefixes(field)
         if ps is None:
-            return z3.Not(z3.Or([in_prefix(x, p) for p in self.vnet_tag]))
+            return z3.Not(z3.Or([in_prefix(x, p) for p in self.vnet_tag + NOT_INTERNET]))
         return z3.Or([in_prefix(x, p) for p in ps])
 
 
@@ -416,7 +423,7 @@ def candidates(routes):
     cs = [(VNET, 16, RANK_SYSTEM, 0, "VnetLocal", None, VNET), ("0.0.0.0/0", 0, RANK_SYSTEM, 1, "Internet", None,
                                                                  "0.0.0.0/0")]
     vb, vl = net(VNET)
-    for i, p in enumerate(["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10"]):
+    for i, p in enumerate(SYSTEM_NONE):
         b, ln = net(p)
         inside_vnet = vl <= ln and (b >> (32 - vl)) == (vb >> (32 - vl))
         if not inside_vnet:
