@@ -114,9 +114,21 @@ static int parse_route(json_t *e, const char *path, const struct tagdb *tags, st
 	return 0;
 }
 
+/* A route table may leave out `routes` or set it to null: the SQL MI quickstart template ships one with only
+ * `disableBgpRoutePropagation` (Azure/azure-quickstart-templates quickstarts/microsoft.sql/sqlmi-new-vnet).
+ * Such a file is still recognisably a route table by its type, that property or a `routes` key (null); anything
+ * else without `routes` is refused as before. */
+static bool looks_like_route_table(json_t *root, json_t *props)
+{
+	json_t *type = json_object_get(root, "type");
+	if (json_is_string(type) && !strcasecmp(json_string_value(type), "Microsoft.Network/routeTables"))
+		return true;
+	return json_object_get(props, "disableBgpRoutePropagation") || json_object_get(props, "routes");
+}
+
 int rt_load_json(struct route_table *rt, json_t *root, const char *file, const struct tagdb *tags, struct diag *d)
 {
-	json_t *routes = NULL, *props = json_object_get(root, "properties"), *e;
+	json_t *routes = NULL, *empty = NULL, *props = json_object_get(root, "properties"), *e;
 	const char *base = "", *name = "";
 	char path[128];
 	size_t i, ntag = 0;
@@ -129,7 +141,10 @@ int rt_load_json(struct route_table *rt, json_t *root, const char *file, const s
 		props = root;
 	}
 	jsonin_str(root, "", "name", &name, d);
-	if (jsonin_arr(props, base, "routes", &routes, d) == 0)
+	int has = jsonin_arr(props, base, "routes", &routes, d);
+	if (has == 0 && looks_like_route_table(root, props))
+		routes = empty = json_array(); /* no routes (absent or null): a valid empty table */
+	else if (has == 0)
 		diag_err(d, jsonin_path(path, sizeof(path), base, "routes"), "missing: not a route table");
 	if (!routes)
 		return -1;
@@ -167,6 +182,7 @@ int rt_load_json(struct route_table *rt, json_t *root, const char *file, const s
 				 RT_MAX_TAG_ROUTES);
 		rt->routes[rt->n++] = r;
 	}
+	json_decref(empty);
 	rt->name = strdup(*name ? name : "routes");
 	rt->file = strdup(file ? file : "-");
 	if (d->errors != before) {

@@ -8,6 +8,8 @@ import unittest
 
 from cli_common import (EXAMPLES, TAGS_2022, route, routes_arm, routes_az, run, tags_doc, tempdir)
 
+SEMANTICS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures", "semantics")
+
 # Every tag holds 40.1.0.0/24 exactly, so routes naming them tie on that prefix.
 TIE_TAGS = tags_doc([
     ("Foo.westeurope", ["40.1.0.0/24"], "westeurope"),
@@ -168,6 +170,40 @@ class TestSelection(RouteBase):
         # AzureCloud's IPv6 prefix routes as a tag.
         rt2 = self.table([route("cloud", "AzureCloud", "None")])
         self.assertEqual(self.short("2603:1000::9", rt2), ("None", "cloud", "AzureCloud"))
+
+
+class TestEmptyRouteTable(RouteBase):
+    """A route table with no routes (absent, [] or null) is a valid empty table: the SQL MI quickstart ships one
+    (Azure/azure-quickstart-templates quickstarts/microsoft.sql/sqlmi-new-vnet, only disableBgpRoutePropagation)."""
+
+    def test_quickstart_route_table(self):
+        rt = os.path.join(SEMANTICS, "quickstart-route-table.json")
+        for dst, want in [("8.8.8.8", ("Internet", None, "0.0.0.0/0")), ("10.0.0.5", ("VnetLocal", None, "10.0.0.0/16")),
+                          ("10.1.0.5", ("None", None, "10.0.0.0/8"))]:
+            with self.subTest(dst=dst):
+                self.assertEqual(self.short(dst, rt), want)
+
+    def test_absent_empty_null(self):
+        shapes = {"absent-typed": {"name": "a", "type": "Microsoft.Network/routeTables", "properties": {}},
+                  "absent-bgp": {"name": "b", "properties": {"disableBgpRoutePropagation": True}},
+                  "absent-flat": {"name": "c", "disableBgpRoutePropagation": False},
+                  "empty": {"name": "d", "properties": {"routes": []}},
+                  "null": {"name": "e", "properties": {"routes": None}},
+                  "null-flat": {"name": "f", "routes": None}}
+        for name, doc in shapes.items():
+            with self.subTest(shape=name):
+                rt = self.tmp.write(name + ".json", json.dumps(doc))
+                self.assertEqual(self.short("192.168.1.1", rt), ("None", None, "192.168.0.0/16"))
+                self.assertEqual(self.short("13.107.21.200", rt), ("Internet", None, "0.0.0.0/0"))
+
+    def test_not_a_route_table_still_refused(self):
+        for name, doc in {"vnet": {"name": "v", "type": "Microsoft.Network/virtualNetworks", "properties": {}},
+                          "nsg": {"name": "g", "properties": {"securityRules": []}}}.items():
+            with self.subTest(shape=name):
+                rt = self.tmp.write(name + ".json", json.dumps(doc))
+                p = run(["route", "--tags", self.tags, "--vnet", "10.0.0.0/16", "--routes", rt, "--dst", "8.8.8.8"])
+                self.assertEqual((p.returncode, p.stdout), (2, ""))
+                self.assertEqual(p.stderr, "%s: properties.routes: missing: not a route table\n" % rt)
 
 
 class TestSystemRoutes(RouteBase):
