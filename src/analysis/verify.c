@@ -14,16 +14,21 @@
 #define ANY_PROTO (PROTO_TCP | PROTO_UDP | PROTO_ICMP)
 #define MGMT_PORTS "9000,9003,1438,1440,1452"
 
-#define ROUTE(id, tag, intent) { id, CK_ROUTE, NULL, tag, 0, NULL, HOP_INTERNET, intent }
-#define CONTRACTS(corpsaw_ports)                                                                            \
-	{ "in-sqlmanagement", CK_NSG_IN, "SqlManagement", "S", PROTO_TCP, MGMT_PORTS, 0, "management (inbound)" }, \
-	{ "in-corpnetsaw", CK_NSG_IN, "CorpNetSaw", "S", PROTO_TCP, corpsaw_ports, 0, "management (inbound)" },  \
-	{ "in-corpnetpublic", CK_NSG_IN, "CorpNetPublic", "S", PROTO_TCP, "9000,9003", 0, "management (inbound)" }, \
-	{ "in-mi-subnet", CK_NSG_IN, "S", "S", ANY_PROTO, NULL, 0, "mi_subnet (inbound)" },                      \
-	{ "in-health-probe", CK_NSG_IN, "AzureLoadBalancer", "S", ANY_PROTO, NULL, 0, "health_probe (inbound)" }, \
-	{ "out-azurecloud", CK_NSG_OUT, "S", "AzureCloud", PROTO_TCP, "443,12000", 0, "management (outbound)" },  \
-	{ "out-mi-subnet", CK_NSG_OUT, "S", "S", ANY_PROTO, NULL, 0, "mi_subnet (outbound)" },                   \
-	{ "route-subnet-vnetlocal", CK_ROUTE, NULL, "S", 0, NULL, HOP_VNET_LOCAL, "subnet-to-vnetlocal" },       \
+#define ROUTE(id, tag, intent) { id, CK_ROUTE, NULL, tag, 0, NULL, HOP_INTERNET, intent, NULL }
+#define CONTRACTS(corpsaw_ports, svc)                                                                       \
+	{ "in-sqlmanagement", CK_NSG_IN, "SqlManagement", "S", PROTO_TCP, MGMT_PORTS, 0, "management (inbound)",  \
+	  svc("mi-sqlmgmt-in") },                                                                                \
+	{ "in-corpnetsaw", CK_NSG_IN, "CorpNetSaw", "S", PROTO_TCP, corpsaw_ports, 0, "management (inbound)",     \
+	  svc("mi-corpsaw-in") },                                                                                \
+	{ "in-corpnetpublic", CK_NSG_IN, "CorpNetPublic", "S", PROTO_TCP, "9000,9003", 0, "management (inbound)", \
+	  svc("mi-corppublic-in") },                                                                             \
+	{ "in-mi-subnet", CK_NSG_IN, "S", "S", ANY_PROTO, NULL, 0, "mi_subnet (inbound)", svc("mi-internal-in") }, \
+	{ "in-health-probe", CK_NSG_IN, "AzureLoadBalancer", "S", ANY_PROTO, NULL, 0, "health_probe (inbound)",   \
+	  svc("mi-healthprobe-in") },                                                                            \
+	{ "out-azurecloud", CK_NSG_OUT, "S", "AzureCloud", PROTO_TCP, "443,12000", 0, "management (outbound)",    \
+	  svc("mi-services-out") },                                                                              \
+	{ "out-mi-subnet", CK_NSG_OUT, "S", "S", ANY_PROTO, NULL, 0, "mi_subnet (outbound)", svc("mi-internal-out") }, \
+	{ "route-subnet-vnetlocal", CK_ROUTE, NULL, "S", 0, NULL, HOP_VNET_LOCAL, "subnet-to-vnetlocal", NULL },  \
 	ROUTE("route-azurecloud-region", "AzureCloud.{R}", "mi-azurecloud-REGION-internet"),                    \
 	ROUTE("route-azurecloud-pair", "AzureCloud.{P}", "mi-azurecloud-REGION_PAIR-internet"),                 \
 	ROUTE("route-azuremonitor", "AzureMonitor", "mi-azuremonitor-internet"),                                \
@@ -36,11 +41,14 @@
 	ROUTE("route-storage-region", "Storage.{R}", "mi-storage-REGION-internet"),                             \
 	ROUTE("route-storage-pair", "Storage.{P}", "mi-storage-REGION_PAIR-internet"),                          \
 	ROUTE("route-azureactivedirectory", "AzureActiveDirectory", "mi-azureactivedirectory-internet")
+#define NO_SERVICE_RULE(kind) NULL
+#define SERVICE_RULE(kind) kind
 
 /* The seed's tables (connectivity-architecture-prior-november-2022.md). */
-static const struct contract_def documented[] = { CONTRACTS("9000,9003") };
-/* What the service provisioned (§5.4): CorpNetSaw also on 1440. */
-static const struct contract_def provisioned[] = { CONTRACTS("9000,9003,1440") };
+static const struct contract_def documented[] = { CONTRACTS("9000,9003", NO_SERVICE_RULE) };
+/* What the service provisioned (§5.4): CorpNetSaw also on 1440; and its own rules by name
+ * (docs/azure-semantics-notes.md §4). */
+static const struct contract_def provisioned[] = { CONTRACTS("9000,9003,1440", SERVICE_RULE) };
 
 const struct contract_def *contract_set(const char *name, size_t *n)
 {
@@ -272,6 +280,17 @@ static bool ports_overlap(const struct port_field *p, const struct prange *want,
 	return false;
 }
 
+/* Is this rule the service's own rule for the contract: "Microsoft.Sql-managedInstances_UseOnly_" + kind, then
+ * the end or "-" (the subnet and version follow: …_mi-sqlmgmt-in-10-0-0-0-24-v10)? */
+static bool service_rule(const struct nsg_rule *r, const char *kind)
+{
+	static const char prefix[] = "Microsoft.Sql-managedInstances_UseOnly_";
+	size_t np = sizeof(prefix) - 1, nk = strlen(kind);
+	if (strncasecmp(r->name, prefix, np) || strncasecmp(r->name + np, kind, nk))
+		return false;
+	return r->name[np + nk] == '\0' || r->name[np + nk] == '-';
+}
+
 static int check_intent_nsg(struct ctx *c, struct contract_result *cr)
 {
 	const struct contract_def *def = cr->def;
@@ -292,9 +311,12 @@ static int check_intent_nsg(struct ctx *c, struct contract_result *cr)
 			continue;
 		if (r->allow) {
 			bool proto = r->proto == PROTO_ANY || (def->protos == PROTO_TCP && r->proto == PROTO_TCP);
-			if (proto && r->sport.any && field_covers(&r->src, cr->src, !strcmp(def->src, "S"), &c->subnet) &&
-			    field_covers(&r->dst, cr->dst, !strcmp(def->dst, "S"), &c->subnet) &&
-			    ports_cover(&r->dport, want, nports))
+			/* [inference] the service's own rule supports its contract whatever form its address fields
+			 * take (a tag, or the prefixes it stood for: MicrosoftDocs/azure-docs #48205); notes §4. */
+			bool own = def->service_rule && service_rule(r, def->service_rule);
+			if (proto && r->sport.any && ports_cover(&r->dport, want, nports) &&
+			    (own || (field_covers(&r->src, cr->src, !strcmp(def->src, "S"), &c->subnet) &&
+				     field_covers(&r->dst, cr->dst, !strcmp(def->dst, "S"), &c->subnet))))
 				decider = r;
 		} else if ((r->proto & def->protos) && ipset_overlaps(r->src.set, src) &&
 			   ipset_overlaps(r->dst.set, dst) && ports_overlap(&r->dport, want, nports)) {

@@ -21,6 +21,8 @@ struct contract_def {
 	const char *ports;
 	enum next_hop hop;
 	const char *intent; /* the mandatory rule or route it comes from, for --strict and reports */
+	const char *service_rule; /* "provisioned" only: the kind in the name of the service's own rule for it
+				   * (Microsoft.Sql-managedInstances_UseOnly_<kind>…), which --strict accepts as such */
 };
 
 /* "documented" (the seed's tables) or "provisioned" (the rules the service really created, §5.4:

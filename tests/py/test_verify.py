@@ -572,6 +572,40 @@ class TestShippedConfigurations(VerifyBase):
             self.assertNotIn("contract", w)
             self.assertIn("can never match", w["message"])
 
+    def test_service_rules_with_prefix_lists(self):
+        """The service's own Corpnet rules written as prefix lists (a February 2020 deployment, azure-docs #48205):
+        the exact contracts hold; --strict accepts them by name with the provisioned contracts only."""
+        nsg, rt = os.path.join(FIX, "provisioned-iplist-nsg.json"), os.path.join(FIX, "provisioned-routes.json")
+        for cs in ("documented", "provisioned"):
+            self.verify(nsg, rt, want_rc=0, extra=["--contracts", cs])
+        self.verify(nsg, rt, want_rc=0, extra=["--contracts", "provisioned", "--strict"])
+        v = self.verify(nsg, rt, want_rc=1, extra=["--contracts", "documented", "--strict"])
+        self.assertEqual(self.failing(v), ["in-corpnetpublic", "in-corpnetsaw"])
+        self.assertEqual({x["kind"] for x in v["violations"]}, {"intent"})
+
+    def test_service_rule_name_is_what_is_accepted(self):
+        doc = load("provisioned-iplist-nsg.json")
+        rules = doc["properties"]["securityRules"]
+        saw = [x for x in rules if "_mi-corpsaw-in-" in x["name"]][0]
+        rt = os.path.join(FIX, "provisioned-routes.json")
+        # Renamed: the same rule is no longer the service's, and the prefix list does not name CorpNetSaw.
+        saw["name"] = "corpsaw_by_hand"
+        v = self.verify(self.write(doc, "renamed"), rt, want_rc=1, extra=["--contracts", "provisioned", "--strict"])
+        self.assertEqual(self.failing(v), ["in-corpnetsaw"])
+        self.assertEqual(self.one(v, "in-corpnetsaw")["kind"], "intent")
+        # Named as the service's rule but without 1440: the name does not excuse missing ports (and the exact
+        # contract fails too).
+        saw["name"] = "Microsoft.Sql-managedInstances_UseOnly_mi-corpsaw-in-10-0-0-0-24-v9"
+        saw["properties"]["destinationPortRanges"] = ["9000", "9003"]
+        v = self.verify(self.write(doc, "noports"), rt, want_rc=1, extra=["--contracts", "provisioned", "--strict"])
+        self.assertEqual(self.failing(v), ["in-corpnetsaw"])
+        self.assertEqual(sorted(x["kind"] for x in v["violations"]), ["intent", "nsg"])
+        # Another kind's name does not stand in for this contract.
+        saw["name"] = "Microsoft.Sql-managedInstances_UseOnly_mi-corppublic-in-10-0-0-0-24-v8"
+        saw["properties"]["destinationPortRanges"] = ["9000", "9003", "1440"]
+        v = self.verify(self.write(doc, "otherkind"), rt, want_rc=1, extra=["--contracts", "provisioned", "--strict"])
+        self.assertEqual(self.failing(v), ["in-corpnetsaw"])
+
     def test_terraform_azurerm_acceptance_config(self):
         nsg, rt = os.path.join(FIX, "azurerm-test-nsg.json"), os.path.join(FIX, "azurerm-test-routes.json")
         for cs in ("documented", "provisioned"):
