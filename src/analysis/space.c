@@ -25,7 +25,8 @@ const char *u128_format(u128 a, char *buf)
 struct entry {
 	const uint64_t *bits;
 	u128 count;
-	u128 rep; /* one address or port of the class in the space; -1 (all ones) for no port */
+	u128 rep; /* one address or port of the class in the space (example_host/_port of its first piece); -1
+		   * (all ones) for no port */
 };
 
 struct list {
@@ -50,7 +51,7 @@ static int addr_list(const struct addr_dim *d, const struct ipset *s, struct lis
 			uint32_t c = d->cls[seg];
 			if (slot[c] < 0) {
 				slot[c] = (int32_t)l->n;
-				l->e[l->n++] = (struct entry){ d->cl.bits + (size_t)c * d->cl.words, 0, lo };
+				l->e[l->n++] = (struct entry){ d->cl.bits + (size_t)c * d->cl.words, 0, example_host(lo, top) };
 			}
 			struct entry *e = &l->e[slot[c]];
 			e->count = u128_add_sat(e->count, top - lo + 1 == 0 ? U128_MAX : top - lo + 1);
@@ -94,7 +95,7 @@ static void port_list(const struct port_dim *d, const struct prange *r, size_t n
 			uint32_t c = d->cls[lo];
 			if (slot[c] < 0) {
 				slot[c] = (int32_t)l->n;
-				l->e[l->n++] = (struct entry){ d->cl.bits + (size_t)c * d->cl.words, 0, lo };
+				l->e[l->n++] = (struct entry){ d->cl.bits + (size_t)c * d->cl.words, 0, example_port(lo, top) };
 			}
 			l->e[slot[c]].count += top - lo + 1;
 			l->total += top - lo + 1;

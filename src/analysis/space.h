@@ -32,6 +32,25 @@ typedef int (*block_fn)(void *ctx, const struct block *b);
 int space_walk(const struct nsg_classifier *c, size_t split, const struct space *sp, enum direction dir,
 	       block_fn fn, void *ctx);
 
+/* The example a report shows for a range of addresses: a host, never the range's first address when it has
+ * more than one. lo + 4 when the range has room, the first address Azure gives a VM in a subnet (it reserves
+ * x.x.x.0-3 and the last, virtual-networks-faq.md), so a subnet's example is its first VM. */
+static inline u128 example_host(u128 lo, u128 hi)
+{
+	return hi - lo >= 5 ? lo + 4 : hi > lo ? lo + 1 : lo;
+}
+
+/* The example port of a range: 49152, the start of the ephemeral range, when inside; never 0 when the range
+ * has another port. */
+static inline uint32_t example_port(uint32_t lo, uint32_t hi)
+{
+	if (lo <= 49152 && 49152 <= hi)
+		return 49152;
+	if (lo == 0 && hi > 0)
+		return hi < 1024 ? hi : 1024;
+	return lo;
+}
+
 /* a * b, saturating. */
 static inline u128 u128_mul_sat(u128 a, u128 b)
 {

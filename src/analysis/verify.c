@@ -237,7 +237,8 @@ static int check_route(struct ctx *c, struct contract_result *cr)
 			if (!f) {
 				if (!(f = add_finding(&c->out->violations, &c->out->nviolations)))
 					return -2;
-				*f = (struct finding){ .kind = FK_ROUTE, .contract = def->id, .route = r, .example_dst = lo };
+				*f = (struct finding){ .kind = FK_ROUTE, .contract = def->id, .route = r,
+						       .example_dst = example_host(lo, hi) };
 			}
 			f->size = u128_add_sat(f->size, hi - lo + 1);
 			cr->holds = false;

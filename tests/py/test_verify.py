@@ -200,6 +200,31 @@ class TestCompliant(VerifyBase):
             self.assertRegex(p.stdout, r"(?m)^%s +(nsg|route) .* holds$" % cid)
         self.assertIn("compliant: every contract holds", p.stdout)
 
+    def test_text_examples_are_hosts(self):
+        """The example packet of a failure is a host inside the failing region (the subnet's first VM address,
+        an address of the source range past its network address) with an ephemeral source port, never x.x.x.0
+        or port 0; `minet flow` confirms it."""
+        nsg, rt = os.path.join(FIX, "documented-nsg.json"), os.path.join(FIX, "empty-routes.json")
+        p = run(self.args(nsg, rt, extra=["--contracts", "provisioned"]))
+        self.assertEqual(p.returncode, 1, p.stderr)
+        line = [x for x in p.stdout.splitlines() if x.startswith("  in-corpnetsaw ")]
+        self.assertEqual(len(line), 1, p.stdout)
+        self.assertTrue(line[0].endswith("; e.g. Tcp 65.55.188.4:49152 -> 10.0.0.4:1440"), line[0])
+        v = self.verify(nsg, rt, want_rc=1, extra=["--contracts", "provisioned"])
+        self.assertEqual(self.one(v, "in-corpnetsaw")["example"],
+                         {"protocol": "tcp", "src": "65.55.188.4", "srcPort": 49152, "dst": "10.0.0.4", "dstPort": 1440})
+        # Any-port contracts too: a denied subnet-internal range gives a host and a non-zero port.
+        g = self.nsg([r("deny_low", 100, proto="*", src=SUBNET, dst=SUBNET, ports="0-79")])
+        v = self.verify(g, os.path.join(FIX, "mandatory-routes.json"), want_rc=1)
+        ex = [x["example"] for x in v["violations"] if x["contract"] == "in-mi-subnet" and x["example"]["srcPort"]]
+        self.assertTrue(ex, v["violations"])
+        for e in ex:
+            self.assertEqual((e["src"], e["dst"], e["srcPort"]), ("10.0.0.4", "10.0.0.4", 49152))
+            self.assertTrue(1 <= e["dstPort"] <= 79, e)
+        for x in v["violations"]:
+            self.assertNotRegex(x["message"], r"\.0(:0)? ")
+            self.assertNotIn(":0 ", x["message"])
+
     def test_real_tags_2022(self):
         tags = (TAGS_2022, CORPNET)
         nsg, rt = os.path.join(FIX, "documented-nsg.json"), os.path.join(FIX, "mandatory-routes.json")
@@ -476,7 +501,7 @@ class TestRoutes(VerifyBase):
         self.assertEqual(self.failing(v), ["route-corpnetsaw"])
         x = self.one(v, "route-corpnetsaw")
         self.assertEqual((x["route"], x["addressPrefix"], x["source"], x["size"], x["example"]),
-                         (None, "172.16.0.0/12", "Default", "256", {"dst": "172.16.5.0", "nextHopType": "None"}))
+                         (None, "172.16.0.0/12", "Default", "256", {"dst": "172.16.5.4", "nextHopType": "None"}))
 
     def test_no_udrs_at_all(self):
         nsg, rt = os.path.join(FIX, "mandatory-nsg.json"), os.path.join(FIX, "empty-routes.json")
