@@ -8,6 +8,7 @@
 
 #include "analysis/classify.h"
 #include "analysis/flow.h"
+#include "analysis/space.h"
 #include "cli/policy.h"
 #include "cli/verbs.h"
 
@@ -201,6 +202,71 @@ static int *port_reps(int given, const struct policy *p, enum direction dir, boo
 	return rep;
 }
 
+/* The verdict varies with one side's port: say for which ports which rule decides, e.g. "ports 0-79 and
+ * 81-65535: Deny by DenyAllInBound (65500); port 80: Allow by allow_http (100)". reps are the sorted class
+ * starts of that side (reps[0] == 0); f holds the other side's port. */
+static void explain_ports(const struct nsg *subnet, const struct nsg *nic, struct flow f, bool src, const int *reps,
+			  int n, bool other_fixed)
+{
+	struct seg {
+		int lo, hi;
+		struct verdict v;
+	} *seg = calloc((size_t)n, sizeof(*seg));
+	int ns = 0;
+	if (!seg) {
+		fprintf(stderr, "minet flow: out of memory\n");
+		return;
+	}
+	for (int k = 0; k < n; k++) {
+		*(src ? &f.sport : &f.dport) = reps[k];
+		struct verdict v = flow_verdict(subnet, nic, &f);
+		int hi = k + 1 < n ? reps[k + 1] - 1 : 65535;
+		if (ns && seg[ns - 1].v.rule == v.rule && seg[ns - 1].v.allow == v.allow)
+			seg[ns - 1].hi = hi;
+		else
+			seg[ns++] = (struct seg){ reps[k], hi, v };
+	}
+	fprintf(stderr, "minet flow: the verdict depends on the %s port", src ? "source" : "destination");
+	if (other_fixed)
+		fprintf(stderr, " (%s port %d)", src ? "destination" : "source", src ? f.dport : f.sport);
+	const char *sep = ": ";
+	int groups = 0;
+	for (int i = 0; i < ns; i++) {
+		bool seen = false;
+		for (int j = 0; j < i && !seen; j++)
+			seen = seg[j].v.rule == seg[i].v.rule && seg[j].v.allow == seg[i].v.allow;
+		if (seen)
+			continue;
+		if (++groups > 8) {
+			fprintf(stderr, "; …");
+			break;
+		}
+		int runs = 0, last = i;
+		for (int j = i; j < ns; j++)
+			if (seg[j].v.rule == seg[i].v.rule && seg[j].v.allow == seg[i].v.allow)
+				runs++, last = j;
+		bool one = runs == 1 && seg[i].lo == seg[i].hi;
+		fprintf(stderr, "%sport%s ", sep, one ? "" : "s");
+		for (int j = i, k = 0; j < ns; j++) {
+			if (seg[j].v.rule != seg[i].v.rule || seg[j].v.allow != seg[i].v.allow)
+				continue;
+			fprintf(stderr, "%s", k == 0 ? "" : j == last ? " and " : ", ");
+			k++;
+			if (seg[j].lo == seg[j].hi)
+				fprintf(stderr, "%d", seg[j].lo);
+			else
+				fprintf(stderr, "%d-%d", seg[j].lo, seg[j].hi);
+		}
+		const struct nsg_rule *r = seg[i].v.rule;
+		fprintf(stderr, ": %s by %s", seg[i].v.allow ? "Allow" : "Deny", r ? r->name : "no NSG");
+		if (r)
+			fprintf(stderr, " (%d)", r->priority);
+		sep = "; ";
+	}
+	fprintf(stderr, "; give IP:PORT\n");
+	free(seg);
+}
+
 static int single(const struct flow_opts *o, const struct policy *p)
 {
 	struct flow f = { 0 };
@@ -253,12 +319,18 @@ static int single(const struct flow_opts *o, const struct policy *p)
 				first = v;
 				ff = f;
 			} else if (v.rule != first.rule || v.allow != first.allow) {
-				fprintf(stderr,
-					"minet flow: the verdict depends on the %s port: %s by '%s' for %d -> %d, %s by '%s' "
-					"for %d -> %d; give IP:PORT\n",
-					sport < 0 && ns > 1 ? "source" : "destination", first.allow ? "Allow" : "Deny",
-					first.rule ? first.rule->name : "-", ff.sport, ff.dport, v.allow ? "Allow" : "Deny",
-					v.rule ? v.rule->name : "-", f.sport, f.dport);
+				/* Name the side whose port changed the verdict: (i, j) is the first pair that differs
+				 * from (0, 0), so with j == 0 only the source port moved; otherwise the destination
+				 * port did, at source port sr[i]. */
+				struct flow g = f;
+				/* The other side's port: any of its class gives these verdicts; show a plain one. */
+				if (j == 0) {
+					g.dport = (int)example_port((uint32_t)dr[0], nd > 1 ? (uint32_t)dr[1] - 1 : 65535);
+					explain_ports(subnet, nic, g, true, sr, ns, dport < 0 && nd > 1);
+				} else {
+					g.sport = (int)example_port((uint32_t)sr[i], i + 1 < ns ? (uint32_t)sr[i + 1] - 1 : 65535);
+					explain_ports(subnet, nic, g, false, dr, nd, sport < 0 && ns > 1);
+				}
 				goto out;
 			}
 		}

@@ -140,7 +140,32 @@ class TestExitAndJson(FlowBase):
         p = self.flow(self.g, "inbound", "tcp", "10.0.1.5:1", "10.0.0.4", json_out=True)
         self.assertEqual(p.returncode, 2)
         self.assertIn("the verdict depends on the destination port", p.stderr)
-        self.assertIn("'allow_tds'", p.stderr)
+        self.assertIn("port 1433: Allow by allow_tds (", p.stderr)
+        self.assertEqual(p.stdout, "")
+
+    def test_port_left_out_message_names_ports_and_rules(self):
+        """Which ports get which verdict, by which rule and priority: never "0 -> 0"."""
+        g = self.nsg([rule("allow_http", 100, access="Allow", proto="Tcp", dport="80")], "http")
+        p = self.flow(g, "inbound", "tcp", "8.8.8.8", "10.0.0.4")
+        self.assertEqual((p.returncode, p.stdout), (2, ""))
+        self.assertEqual(p.stderr, "minet flow: the verdict depends on the destination port: ports 0-79 and 81-65535: "
+                                   "Deny by DenyAllInBound (65500); port 80: Allow by allow_http (100); give IP:PORT\n")
+        g = self.nsg([rule("deny_low_src", 100, access="Deny", proto="Tcp", sport="0-1023"),
+                      rule("deny_rdp_ssh", 150, access="Deny", proto="Tcp", dport=None, destinationPortRanges=["22", "3389"]),
+                      rule("allow_all", 200, access="Allow")], "sp")
+        p = self.flow(g, "inbound", "tcp", "8.8.8.8", "10.0.0.4:443")
+        self.assertEqual(p.stderr, "minet flow: the verdict depends on the source port: ports 0-1023: Deny by "
+                                   "deny_low_src (100); ports 1024-65535: Allow by allow_all (200); give IP:PORT\n")
+        p = self.flow(g, "inbound", "tcp", "8.8.8.8:5000", "10.0.0.4")
+        self.assertEqual(p.stderr, "minet flow: the verdict depends on the destination port: ports 0-21, 23-3388 and "
+                                   "3390-65535: Allow by allow_all (200); ports 22 and 3389: Deny by deny_rdp_ssh (150); "
+                                   "give IP:PORT\n")
+        # Both ports left out: the side that changes the verdict first, at a plain port of the other side.
+        p = self.flow(g, "inbound", "tcp", "8.8.8.8", "10.0.0.4", json_out=True)
+        self.assertEqual(p.returncode, 2)
+        self.assertRegex(p.stderr, r"^minet flow: the verdict depends on the source port \(destination port [1-9]\d*\): "
+                                   r"ports 0-1023: Deny by deny_low_src \(100\); ports 1024-65535: Allow by allow_all "
+                                   r"\(200\); give IP:PORT\n$")
 
 
 class TestTextExplanation(FlowBase):
