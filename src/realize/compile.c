@@ -217,6 +217,8 @@ static void nsg_chain(struct sb *b, const struct nsg *g, enum direction dir)
 	}
 }
 
+/* One named set per tag the NSG names. f->set is the very set the analyzer evaluates (netenv_tag), so the
+ * fabric's Internet leaves out what netenv.c's not_internet[] says, as flow and verify do. */
 static void nsg_sets(struct sb *b, const struct nsg *g)
 {
 	for (size_t i = 0; i < g->n; i++) {
