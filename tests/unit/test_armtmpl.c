@@ -402,6 +402,112 @@ static void test_is_template(void **st)
 	json_decref(n);
 }
 
+/* A fixture file (tests/fixtures/arm/NAME) evaluated with its parameters file (or none). */
+static json_t *fixture(const char *name, const char *params, const char *type)
+{
+	char path[512];
+	snprintf(path, sizeof(path), "tests/fixtures/arm/%s", name);
+	struct diag d = { .out = stderr, .file = name };
+	json_t *root = jsonin_load_file(repo_file(path), 1 << 24, &d), *p = NULL;
+	assert_non_null(root);
+	if (params) {
+		snprintf(path, sizeof(path), "tests/fixtures/arm/%s", params);
+		assert_non_null(p = jsonin_load_file(repo_file(path), 1 << 20, &d));
+	}
+	assert_true(armtmpl_is_template(root));
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	d.out = f;
+	json_t *r = armtmpl_resources(root, p, type, &d);
+	fclose(f);
+	snprintf(errbuf, sizeof(errbuf), "%s", buf ? buf : "");
+	free(buf);
+	json_decref(root);
+	json_decref(p);
+	return r;
+}
+
+/* "name priority access direction source destination port" of each rule, one line each. */
+static char *rules_text(json_t *res, const char *prop)
+{
+	static char out[4096];
+	size_t i, n = 0;
+	json_t *r;
+	out[0] = 0;
+	json_array_foreach(json_object_get(json_object_get(res, "properties"), prop), i, r) {
+		json_t *p = json_object_get(r, "properties");
+		if (!strcmp(prop, "routes"))
+			n += (size_t)snprintf(out + n, sizeof(out) - n, "%s %s %s %s\n", json_string_value(json_object_get(r, "name")),
+					      json_string_value(json_object_get(p, "addressPrefix")),
+					      json_string_value(json_object_get(p, "nextHopType")),
+					      json_string_value(json_object_get(p, "nextHopIpAddress")) ?: "-");
+		else
+			n += (size_t)snprintf(out + n, sizeof(out) - n, "%s %lld %s %s %s %s %s\n",
+					      json_string_value(json_object_get(r, "name")),
+					      (long long)json_integer_value(json_object_get(p, "priority")),
+					      json_string_value(json_object_get(p, "access")),
+					      json_string_value(json_object_get(p, "direction")),
+					      json_string_value(json_object_get(p, "sourceAddressPrefix")),
+					      json_string_value(json_object_get(p, "destinationAddressPrefix")),
+					      json_string_value(json_object_get(p, "destinationPortRange")));
+	}
+	return out;
+}
+
+static void test_fixture_mi(void **st)
+{
+	json_t *r = fixture("mi-new-vnet.json", NULL, NSG);
+	assert_null(r);
+	assert_string_equal(errbuf, "mi-new-vnet.json: parameters.managedInstanceName: parameter 'managedInstanceName' needs "
+				    "a value: it has no defaultValue and no parameters file was given\n"
+				    "mi-new-vnet.json: parameters.administratorLoginPassword: parameter "
+				    "'administratorLoginPassword' needs a value: it has no defaultValue and no parameters file "
+				    "was given\n");
+	r = fixture("mi-new-vnet.json", "mi-new-vnet.parameters.json", NSG);
+	assert_int_equal(json_array_size(r), 1);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(r, 0), "name")), "SQLMI-mi-demo-NSG");
+	assert_string_equal(rules_text(json_array_get(r, 0), "securityRules"),
+			    "allow_tds_inbound 1000 Allow Inbound VirtualNetwork * 1433\n"
+			    "allow_redirect_inbound 1100 Allow Inbound VirtualNetwork * 11000-11999\n"
+			    "deny_all_inbound 4096 Deny Inbound * * *\n"
+			    "deny_all_outbound 4096 Deny Outbound * * *\n");
+	json_decref(r);
+	/* the route table has no routes: returned as it is */
+	r = fixture("mi-new-vnet.json", "mi-new-vnet.parameters.json", RT);
+	assert_int_equal(json_array_size(r), 1);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(r, 0), "name")), "SQLMI-mi-demo-Route-Table");
+	assert_null(json_object_get(json_object_get(json_array_get(r, 0), "properties"), "routes"));
+	json_decref(r);
+}
+
+static void test_fixture_others(void **st)
+{
+	json_t *r = fixture("redis-nsg-reference.json", NULL, NSG);
+	assert_null(r);
+	assert_string_equal(errbuf, "redis-nsg-reference.json: resources[0].properties.securityRules[0].properties."
+				    "destinationAddressPrefix: cannot evaluate [reference(variables('subnetId'), '2018-04-01')."
+				    "addressPrefix]: function 'reference' is not supported (it needs a real deployment)\n");
+	r = fixture("nsg-variable-copy.json", "nsg-variable-copy.parameters.json", NSG);
+	assert_string_equal(rules_text(json_array_get(r, 0), "securityRules"),
+			    "allow-https-in 100 Allow Inbound Internet 10.2.0.0/24 443\n"
+			    "allow-ssh-mgmt 110 Allow Inbound 10.0.1.4 10.2.0.0/24 22\n"
+			    "deny-all-in 4000 Deny Inbound * * *\n");
+	json_decref(r);
+	r = fixture("bicep-loops.json", NULL, NSG);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(r, 0), "name")), "spoke1-nsg");
+	assert_string_equal(rules_text(json_array_get(r, 0), "securityRules"),
+			    "allow-web 100 Allow Inbound Internet VirtualNetwork 443\n"
+			    "allow-lb 110 Allow Inbound AzureLoadBalancer VirtualNetwork *\n");
+	json_decref(r);
+	r = fixture("bicep-loops.json", NULL, RT);
+	assert_string_equal(rules_text(json_array_get(r, 0), "routes"),
+			    "default-to-firewall 0.0.0.0/0 VirtualAppliance 10.0.1.4\n"
+			    "onprem-0 192.168.0.0/16 VirtualAppliance 10.0.1.4\n"
+			    "onprem-1 172.16.0.0/12 VirtualAppliance 10.0.1.4\n");
+	json_decref(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -416,6 +522,8 @@ int main(void)
 		cmocka_unit_test(test_loops_children),
 		cmocka_unit_test(test_resource_errors),
 		cmocka_unit_test(test_is_template),
+		cmocka_unit_test(test_fixture_mi),
+		cmocka_unit_test(test_fixture_others),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
