@@ -82,6 +82,8 @@ static json_t *geti(json_t *o, const char *k)
 
 static const char *tname(const json_t *v)
 {
+	if (!v)
+		return "missing";
 	switch (json_typeof(v)) {
 	case JSON_OBJECT: return "an object";
 	case JSON_ARRAY: return "an array";
@@ -394,7 +396,7 @@ static json_t *f_format(struct ev *e, json_t **a, int n)
 		} else if (*s == '{') {
 			char *q;
 			long i = strtol(s + 1, &q, 10);
-			if (q == s + 1 || i < 0 || i + 1 >= n) {
+			if (q == s + 1 || i < 0 || i >= n - 1) {
 				free(b.p);
 				return fail(e, "format(): placeholder at offset %td names no argument", s - json_string_value(a[0]));
 			}
@@ -1383,8 +1385,14 @@ static json_t *copy_loop(struct ev *e, json_t *spec, const char *path, bool reso
 static json_t *var_copy_input(struct ev *e, json_t *spec, const char *path, void *arg)
 {
 	char p[600];
+	json_t *in = json_object_get(spec, "input");
+	if (!in) {
+		diag_err(e->d, path, "copy loop '%s' has no input", json_string_value(json_object_get(spec, "name")));
+		e->reported = true;
+		return fail(e, "%s", "already reported");
+	}
 	snprintf(p, sizeof(p), "%s.input", path);
-	return ev_value(e, json_object_get(spec, "input"), p);
+	return ev_value(e, in, p);
 }
 
 /* variables.copy: [{name, count, input}] defines variable `name` as the array of inputs. */
