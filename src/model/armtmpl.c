@@ -52,6 +52,7 @@ struct ev {
 	char err[512];     /* why the current expression failed */
 	bool reported;     /* a diag line already says it */
 	const char *top;   /* path of the outermost expression being evaluated */
+	const char *base;  /* path of this template: "" at the root, "resources[3].properties.template." in a nested one */
 };
 
 static json_t *ev_value(struct ev *e, json_t *v, const char *path);
@@ -1328,7 +1329,7 @@ static json_t *get_param(struct ev *e, const char *name)
 		return fail(e, "parameter '%s' is not declared", name);
 	if (busy)
 		return fail(e, "parameter '%s' refers to itself", name);
-	snprintf(path, sizeof(path), "parameters.%s", name);
+	snprintf(path, sizeof(path), "%sparameters.%s", e->base, name);
 	if (!json_is_object(def)) {
 		diag_err(e->d, path, "a parameter's declaration must be an object, not %s", tname(def));
 		goto bad;
@@ -1401,13 +1402,13 @@ static json_t *var_def(struct ev *e, const char *name, char *path, size_t n)
 	json_t *def = geti(e->vdefs, name), *cp = json_object_get(e->vdefs, "copy"), *c;
 	size_t i;
 	if (def && strcasecmp(name, "copy")) {
-		snprintf(path, n, "variables.%s", name);
+		snprintf(path, n, "%svariables.%s", e->base, name);
 		return ev_value(e, def, path);
 	}
 	json_array_foreach(cp, i, c) {
 		const char *cn = json_string_value(json_object_get(c, "name"));
 		if (cn && !strcasecmp(cn, name)) {
-			snprintf(path, n, "variables.copy[%zu]", i);
+			snprintf(path, n, "%svariables.copy[%zu]", e->base, i);
 			return copy_loop(e, c, path, false, var_copy_input, NULL);
 		}
 	}
@@ -1599,7 +1600,9 @@ static json_t *ev_value(struct ev *e, json_t *v, const char *path)
 /* ---- resources ---- */
 
 struct walk {
-	struct ev *e;
+	struct ev *e; /* of the template being walked */
+	struct diag *d;
+	int nesting; /* nested deployments being walked */
 	const char *type;
 	size_t tlen;
 	json_t *out;      /* the resources of `type` */
@@ -1618,6 +1621,43 @@ static int kind(const struct walk *w, const char *t)
 }
 
 static void walk_list(struct walk *w, json_t *list, const char *path, const char *ptype, const char *pname);
+static void walk_template(struct walk *w, json_t *root, json_t *pvals, const char *base, struct diag *d);
+
+#define DEPLOYMENTS "Microsoft.Resources/deployments"
+
+/* A nested deployment with an inline template (what Bicep makes of a module). With
+ * expressionEvaluationOptions.scope "inner" (Bicep's), its parameters are evaluated here and the template on its
+ * own; with the default "outer" scope its expressions see this template's parameters and variables. A linked
+ * template (templateLink) cannot be read offline: it is skipped, as docs/arm-templates.md says. */
+static bool deployment(struct walk *w, json_t *r, const char *path)
+{
+	struct ev *e = w->e;
+	json_t *props = json_object_get(r, "properties"), *tmpl = json_object_get(props, "template");
+	const char *scope = json_string_value(json_object_get(json_object_get(props, "expressionEvaluationOptions"), "scope"));
+	char p[700], base[600];
+	if (!json_is_object(tmpl))
+		return true;
+	if (w->nesting >= 8) {
+		diag_err(e->d, path, "nested deployments more than 8 deep");
+		return false;
+	}
+	snprintf(base, sizeof(base), "%s.properties.template.", path);
+	w->nesting++;
+	if (scope && !strcasecmp(scope, "inner")) {
+		json_t *pv = json_object_get(props, "parameters"), *vals = NULL;
+		if (pv && !(vals = ev_value(e, pv, jsonin_path(p, sizeof(p), path, "properties.parameters")))) {
+			w->nesting--;
+			return false;
+		}
+		walk_template(w, tmpl, vals, base, e->d);
+		json_decref(vals);
+	} else {
+		snprintf(p, sizeof(p), "%sresources", base);
+		walk_list(w, json_object_get(tmpl, "resources"), p, NULL, NULL);
+	}
+	w->nesting--;
+	return true;
+}
 
 /* A field of a resource, evaluated; a missing field is NULL without error. */
 static json_t *field(struct walk *w, json_t *r, const char *key, const char *path, bool *ok)
@@ -1657,6 +1697,10 @@ static json_t *instance(struct ev *e, json_t *spec, const char *copy_path, void 
 	}
 	if (json_is_false(cond))
 		goto out;
+	if (!strcasecmp(in->type, DEPLOYMENTS)) { /* its name is not needed (and often uses deployment()) */
+		ok = deployment(w, r, path);
+		goto out;
+	}
 	name = field(w, r, "name", path, &ok);
 	if (!ok)
 		goto out;
@@ -1729,6 +1773,8 @@ static bool wanted(struct walk *w, json_t *r, const char *ptype, char *type, siz
 	if (kind(w, type))
 		return true;
 	json_t *nested = json_object_get(r, "resources"), *x;
+	if (!strcasecmp(type, DEPLOYMENTS))
+		nested = json_object_get(json_object_get(json_object_get(r, "properties"), "template"), "resources");
 	size_t i;
 	const char *key;
 	char sub[512];
@@ -1779,7 +1825,7 @@ static void walk_list(struct walk *w, json_t *list, const char *path, const char
 		json_object_foreach(list, key, r)
 			walk_one(w, r, jsonin_path(p, sizeof(p), path, key), ptype, pname);
 	} else if (list) {
-		diag_err(w->e->d, path, "resources must be an array or an object, not %s", tname(list));
+		diag_err(w->d, path, "resources must be an array or an object, not %s", tname(list));
 		w->bad = true;
 	}
 }
@@ -1797,7 +1843,7 @@ static void fold(struct walk *w)
 			if (!strcasecmp(json_string_value(json_object_get(res, "name")), parent))
 				found = res;
 		if (!found) {
-			diag_err(w->e->d, json_string_value(json_array_get(c, 3)),
+			diag_err(w->d, json_string_value(json_array_get(c, 3)),
 				 "the parent '%s' of this %s resource is not a %s this template deploys", parent, prop, w->type);
 			w->bad = true;
 			continue;
@@ -1808,7 +1854,7 @@ static void fold(struct walk *w)
 			json_object_set_new(props, prop, list);
 		}
 		if (!json_is_array(list)) {
-			diag_err(w->e->d, json_string_value(json_array_get(c, 3)), "the parent '%s' has properties.%s that is %s",
+			diag_err(w->d, json_string_value(json_array_get(c, 3)), "the parent '%s' has properties.%s that is %s",
 				 parent, prop, tname(list));
 			w->bad = true;
 			continue;
@@ -1825,35 +1871,26 @@ bool armtmpl_is_template(const json_t *root)
 	return json_object_get(root, "contentVersion") && json_object_get(root, "resources");
 }
 
-json_t *armtmpl_resources(const json_t *croot, const json_t *cparams, const char *type, struct diag *d)
+/* Evaluates one template (the root, or a nested deployment's) with pvals ({name: {value}}, or NULL) into w. */
+static void walk_template(struct walk *w, json_t *root, json_t *pvals, const char *base, struct diag *d)
 {
-	json_t *root = (json_t *)(uintptr_t)croot, *params = (json_t *)(uintptr_t)cparams;
-	struct ev e = { .d = d };
-	struct walk w = { .e = &e, .type = type, .tlen = strlen(type), .out = json_array(), .children = json_array() };
-	int errors0 = d->errors;
+	struct ev e = { .d = d, .base = base, .pvals = pvals }, *outer = w->e;
+	char p[600];
 	const char *key;
 	json_t *v;
 
-	if (!json_is_object(root)) {
-		diag_err(d, NULL, "a template must be a JSON object, not %s", tname(root));
-		goto out;
-	}
+	w->e = &e;
 	e.pdefs = json_object_get(root, "parameters");
 	e.vdefs = json_object_get(root, "variables");
 	if ((e.pdefs && !json_is_object(e.pdefs)) || (e.vdefs && !json_is_object(e.vdefs))) {
-		diag_err(d, e.pdefs && !json_is_object(e.pdefs) ? "parameters" : "variables", "must be an object");
+		snprintf(p, sizeof(p), "%s%s", base, e.pdefs && !json_is_object(e.pdefs) ? "parameters" : "variables");
+		diag_err(d, p, "must be an object");
 		goto out;
 	}
-	if (params) {
-		e.pvals = json_object_get(params, "parameters");
-		if (!json_is_object(e.pvals)) {
-			diag_err(d, "parameters", "the parameters file's parameters must be an object, not %s", tname(e.pvals));
-			goto out;
-		}
-		json_object_foreach(e.pvals, key, v)
-			if (!geti(e.pdefs, key))
-				diag_err(d, "parameters", "the parameters file gives '%s', which the template does not declare", key);
-	}
+	snprintf(p, sizeof(p), "%sparameters", base);
+	json_object_foreach(e.pvals, key, v)
+		if (!geti(e.pdefs, key))
+			diag_err(d, p, "the parameters file gives '%s', which the template does not declare", key);
 	e.params = json_object();
 	e.vars = json_object();
 	e.busy = json_object();
@@ -1864,19 +1901,41 @@ json_t *armtmpl_resources(const json_t *croot, const json_t *cparams, const char
 		e.err[0] = 0;
 		json_t *x = get_param(&e, key);
 		if (!x && !e.reported) {
-			char p[512];
-			snprintf(p, sizeof(p), "parameters.%s", key);
+			snprintf(p, sizeof(p), "%sparameters.%s", base, key);
 			diag_err(d, p, "%s", e.err);
 		}
 		json_decref(x);
 	}
-	walk_list(&w, json_object_get(root, "resources"), "resources", NULL, NULL);
-	fold(&w);
+	snprintf(p, sizeof(p), "%sresources", base);
+	walk_list(w, json_object_get(root, "resources"), p, NULL, NULL);
 out:
 	json_decref(e.params);
 	json_decref(e.vars);
 	json_decref(e.busy);
 	json_decref(e.failed);
+	w->e = outer;
+}
+
+json_t *armtmpl_resources(const json_t *croot, const json_t *cparams, const char *type, struct diag *d)
+{
+	json_t *root = (json_t *)(uintptr_t)croot, *params = (json_t *)(uintptr_t)cparams, *pvals = NULL;
+	struct walk w = { .d = d, .type = type, .tlen = strlen(type), .out = json_array(), .children = json_array() };
+	int errors0 = d->errors;
+
+	if (!json_is_object(root)) {
+		diag_err(d, NULL, "a template must be a JSON object, not %s", tname(root));
+		goto out;
+	}
+	if (params) {
+		pvals = json_object_get(params, "parameters");
+		if (!json_is_object(pvals)) {
+			diag_err(d, "parameters", "the parameters file's parameters must be an object, not %s", tname(pvals));
+			goto out;
+		}
+	}
+	walk_template(&w, root, pvals, "", d);
+	fold(&w);
+out:
 	json_decref(w.children);
 	if (w.bad || d->errors > errors0) {
 		json_decref(w.out);

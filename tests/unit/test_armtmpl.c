@@ -508,6 +508,36 @@ static void test_fixture_others(void **st)
 	json_decref(r);
 }
 
+/* Nested deployments: Bicep modules (inner scope, in a copy loop) and a classic nested template (outer scope). */
+static void test_fixture_module(void **st)
+{
+	json_t *r = fixture("bicep-module.json", NULL, NSG);
+	assert_int_equal(json_array_size(r), 2);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(r, 0), "name")), "app-nsg");
+	assert_string_equal(rules_text(json_array_get(r, 0), "securityRules"),
+			    "allow-10-10-0-0_24 200 Allow Inbound 10.10.0.0/24 VirtualNetwork 443\n"
+			    "allow-10-20-0-0_24 210 Allow Inbound 10.20.0.0/24 VirtualNetwork 443\n");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(r, 1), "name")), "data-nsg");
+	assert_string_equal(rules_text(json_array_get(r, 1), "securityRules"),
+			    "allow-10-30-1-0_24 200 Allow Inbound 10.30.1.0/24 VirtualNetwork 443\n");
+	json_decref(r);
+	r = fixture("bicep-module.json", NULL, RT);
+	assert_int_equal(json_array_size(r), 1);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(r, 0), "name")), "app-rt");
+	assert_string_equal(rules_text(json_array_get(r, 0), "routes"), "to-hub 0.0.0.0/0 VirtualAppliance 10.0.0.4\n");
+	json_decref(r);
+	/* an error inside a module's template names the full path */
+	assert_null(run("{\"contentVersion\":\"1.0.0.0\",\"resources\":[{\"type\":\"Microsoft.Resources/deployments\","
+			"\"name\":\"m\",\"properties\":{\"expressionEvaluationOptions\":{\"scope\":\"inner\"},"
+			"\"parameters\":{\"a\":{\"value\":1}},\"template\":{\"parameters\":{\"a\":{\"type\":\"string\"},"
+			"\"b\":{\"type\":\"string\"}},\"resources\":[{\"type\":\"" NSG "\",\"name\":\"x\"}]}}}]}",
+			NULL, NSG));
+	assert_string_equal(errbuf, "t.json: resources[0].properties.template.parameters.a: parameter 'a' is an integer (from "
+				    "the parameters file), but its type is string\n"
+				    "t.json: resources[0].properties.template.parameters.b: parameter 'b' needs a value: it has "
+				    "no defaultValue and the parameters file does not give it\n");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -524,6 +554,7 @@ int main(void)
 		cmocka_unit_test(test_is_template),
 		cmocka_unit_test(test_fixture_mi),
 		cmocka_unit_test(test_fixture_others),
+		cmocka_unit_test(test_fixture_module),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
