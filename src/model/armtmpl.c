@@ -96,6 +96,37 @@ static const char *tname(const json_t *v)
 	}
 }
 
+/* ---- paths: built for every value evaluated, so without snprintf ---- */
+
+static const char *pjoin(char *buf, size_t n, const char *path, const char *key)
+{
+	size_t a = strlen(path), b = strlen(key), dot = a ? 1 : 0;
+	if (a + dot + b + 1 > n)
+		return jsonin_path(buf, n, path, key); /* truncates */
+	memcpy(buf, path, a);
+	buf[a] = '.';
+	memcpy(buf + a + dot, key, b + 1);
+	return buf;
+}
+
+static const char *pindex(char *buf, size_t n, const char *path, size_t i)
+{
+	char num[24], *q = num + sizeof(num);
+	*--q = 0;
+	do
+		*--q = (char)('0' + i % 10);
+	while (i /= 10);
+	size_t a = strlen(path), b = (size_t)(num + sizeof(num) - 1 - q);
+	if (a + b + 3 > n)
+		return jsonin_index(buf, n, path, i);
+	memcpy(buf, path, a);
+	buf[a] = '[';
+	memcpy(buf + a + 1, q, b);
+	buf[a + 1 + b] = ']';
+	buf[a + 2 + b] = 0;
+	return buf;
+}
+
 /* ---- strings ---- */
 
 struct sb {
@@ -147,8 +178,8 @@ static json_t *sb_done(struct ev *e, struct sb *b)
 	json_t *r = NULL;
 	if (b->n > MAX_STR)
 		fail(e, "the result is longer than %d bytes", MAX_STR);
-	else if (!(r = json_stringn(b->p ? b->p : "", b->n)))
-		fail(e, "the result is not valid UTF-8");
+	else if (!(r = json_stringn_nocheck(b->p ? b->p : "", b->n))) /* joins of valid UTF-8 strings */
+		fail(e, "out of memory");
 	free(b->p);
 	return r;
 }
@@ -179,6 +210,13 @@ static json_t *parse_string(struct px *x)
 {
 	struct sb b = { 0 };
 	x->p++;
+	const char *close = memchr(x->p, '\'', (size_t)(x->end - x->p));
+	if (close && (close + 1 >= x->end || close[1] != '\'')) { /* no '' inside: the common case, without a buffer */
+		const char *s = x->p;
+		x->p = close + 1;
+		/* cut at ASCII quotes of a valid UTF-8 string: still valid */
+		return x->skip ? json_null() : json_stringn_nocheck(s, (size_t)(close - s));
+	}
 	for (;;) {
 		if (x->p >= x->end) {
 			free(b.p);
@@ -301,7 +339,16 @@ static json_t *parse_expr(struct px *x)
 				v = fail(x->e, "expected a property name after '.'");
 				break;
 			}
-			key = json_stringn(s, n);
+			if (!x->skip && json_is_object(v)) { /* the common case, without allocating the key */
+				json_t *r = json_object_getn(v, s, n);
+				if (r) {
+					json_incref(r);
+					json_decref(v);
+					v = r;
+					continue;
+				}
+			}
+			key = json_stringn_nocheck(s, n);
 		} else {
 			x->p++;
 			key = parse_expr(x);
@@ -1161,7 +1208,9 @@ static int fn_cmp(const void *k, const void *el)
 static json_t *call(struct px *x, const char *name, size_t len)
 {
 	char nm[64];
-	snprintf(nm, sizeof(nm), "%.*s", (int)(len < 63 ? len : 63), name);
+	len = len < 63 ? len : 63;
+	memcpy(nm, name, len);
+	nm[len] = 0;
 	const struct fn *f = bsearch(nm, fns, sizeof(fns) / sizeof(fns[0]), sizeof(fns[0]), fn_cmp);
 	if (!f) {
 		if (!strncasecmp(nm, "list", 4))
@@ -1230,6 +1279,10 @@ out:
 static json_t *cached(struct ev *e, json_t *cache, char kind, const char *name, bool *busy)
 {
 	char key[300];
+	json_t *v = json_object_get(cache, name);
+	*busy = false;
+	if (v) /* the common case, without building the key */
+		return json_incref(v);
 	snprintf(key, sizeof(key), "%c:%s", kind, name);
 	*busy = json_object_get(e->busy, key) != NULL;
 	if (json_object_get(e->failed, key)) {
@@ -1321,10 +1374,11 @@ static bool param_check(struct ev *e, const char *name, json_t *def, json_t *v, 
 static json_t *get_param(struct ev *e, const char *name)
 {
 	bool busy;
-	json_t *v = cached(e, e->params, 'p', name, &busy), *def = geti(e->pdefs, name), *given;
+	json_t *v = cached(e, e->params, 'p', name, &busy), *def, *given;
 	char path[512];
 	if (v || e->reported)
 		return v;
+	def = geti(e->pdefs, name);
 	if (!def)
 		return fail(e, "parameter '%s' is not declared", name);
 	if (busy)
@@ -1529,19 +1583,42 @@ bad:
 	return fail(e, "%s", "already reported");
 }
 
+/* Objects and arrays are copied only from their first member that evaluates to something new: a subtree with no
+ * expression is shared (reference counted) with the template, which keeps unrelated bulk cheap. */
 static json_t *ev_object(struct ev *e, json_t *o, const char *path)
 {
-	json_t *r = json_object(), *v, *cp = json_object_get(o, "copy");
+	json_t *r = NULL, *v, *cp = json_object_get(o, "copy");
 	const char *k;
 	char p[600];
+	if (!json_is_array(cp))
+		cp = NULL;
 	json_object_foreach(o, k, v) {
-		if (json_is_array(cp) && v == cp)
+		if (v == cp)
 			continue;
-		json_t *x = ev_value(e, v, jsonin_path(p, sizeof(p), path, k));
+		json_t *x = ev_value(e, v, pjoin(p, sizeof(p), path, k));
 		if (!x)
 			goto bad;
+		if (x == v && !r && !cp) {
+			json_decref(x);
+			continue;
+		}
+		if (!r) { /* the members before this one were unchanged */
+			const char *k2;
+			json_t *v2;
+			r = json_object();
+			json_object_foreach(o, k2, v2) {
+				if (!strcmp(k2, k))
+					break;
+				if (v2 != cp)
+					json_object_set(r, k2, v2);
+			}
+		}
 		json_object_set_new(r, k, x);
 	}
+	if (!r && !cp)
+		return json_incref(o);
+	if (!r)
+		r = json_object();
 	/* Property copy: "copy": [{"name": "securityRules", "count": N, "input": {…}}] */
 	size_t i;
 	json_array_foreach(cp, i, v) {
@@ -1555,6 +1632,31 @@ static json_t *ev_object(struct ev *e, json_t *o, const char *path)
 bad:
 	json_decref(r);
 	return NULL;
+}
+
+static json_t *ev_array(struct ev *e, json_t *a, const char *path)
+{
+	json_t *r = NULL, *x;
+	char p[600];
+	size_t i;
+	json_array_foreach(a, i, x) {
+		json_t *y = ev_value(e, x, pindex(p, sizeof(p), path, i));
+		if (!y) {
+			json_decref(r);
+			return NULL;
+		}
+		if (y == x && !r) {
+			json_decref(y);
+			continue;
+		}
+		if (!r) {
+			r = json_array();
+			for (size_t j = 0; j < i; j++)
+				json_array_append(r, json_array_get(a, j));
+		}
+		json_array_append_new(r, y);
+	}
+	return r ? r : json_incref(a);
 }
 
 static json_t *ev_value(struct ev *e, json_t *v, const char *path)
@@ -1577,19 +1679,7 @@ static json_t *ev_value(struct ev *e, json_t *v, const char *path)
 	} else if (json_is_object(v)) {
 		r = ev_object(e, v, path);
 	} else if (json_is_array(v)) {
-		char p[600];
-		size_t i;
-		json_t *x;
-		r = json_array();
-		json_array_foreach(v, i, x) {
-			json_t *y = ev_value(e, x, jsonin_index(p, sizeof(p), path, i));
-			if (!y) {
-				json_decref(r);
-				r = NULL;
-				break;
-			}
-			json_array_append_new(r, y);
-		}
+		r = ev_array(e, v, path);
 	} else {
 		r = json_incref(v);
 	}
@@ -1645,7 +1735,7 @@ static bool deployment(struct walk *w, json_t *r, const char *path)
 	w->nesting++;
 	if (scope && !strcasecmp(scope, "inner")) {
 		json_t *pv = json_object_get(props, "parameters"), *vals = NULL;
-		if (pv && !(vals = ev_value(e, pv, jsonin_path(p, sizeof(p), path, "properties.parameters")))) {
+		if (pv && !(vals = ev_value(e, pv, pjoin(p, sizeof(p), path, "properties.parameters")))) {
 			w->nesting--;
 			return false;
 		}
@@ -1666,7 +1756,7 @@ static json_t *field(struct walk *w, json_t *r, const char *key, const char *pat
 	json_t *v = json_object_get(r, key);
 	if (!v)
 		return NULL;
-	v = ev_value(w->e, v, jsonin_path(p, sizeof(p), path, key));
+	v = ev_value(w->e, v, pjoin(p, sizeof(p), path, key));
 	if (!v)
 		*ok = false;
 	return v;
@@ -1691,7 +1781,7 @@ static json_t *instance(struct ev *e, json_t *spec, const char *copy_path, void 
 	if (!ok)
 		goto out;
 	if (cond && !json_is_boolean(cond)) {
-		diag_err(e->d, jsonin_path(p, sizeof(p), path, "condition"), "condition is %s, not a boolean", tname(cond));
+		diag_err(e->d, pjoin(p, sizeof(p), path, "condition"), "condition is %s, not a boolean", tname(cond));
 		ok = false;
 		goto out;
 	}
@@ -1705,7 +1795,7 @@ static json_t *instance(struct ev *e, json_t *spec, const char *copy_path, void 
 	if (!ok)
 		goto out;
 	if (!json_is_string(name)) {
-		diag_err(e->d, jsonin_path(p, sizeof(p), path, "name"), "a resource's name must be a string, not %s",
+		diag_err(e->d, pjoin(p, sizeof(p), path, "name"), "a resource's name must be a string, not %s",
 			 name ? tname(name) : "missing");
 		ok = false;
 		goto out;
@@ -1721,14 +1811,16 @@ static json_t *instance(struct ev *e, json_t *spec, const char *copy_path, void 
 		if (!ok)
 			goto out;
 		if (props && !json_is_object(props)) {
-			diag_err(e->d, jsonin_path(p, sizeof(p), path, "properties"), "properties must be an object, not %s",
+			diag_err(e->d, pjoin(p, sizeof(p), path, "properties"), "properties must be an object, not %s",
 				 tname(props));
 			json_decref(props);
 			ok = false;
 			goto out;
 		}
-		if (!props)
-			props = json_object();
+		/* a shallow copy: fold() adds to it, and unevaluated subtrees are shared with the template */
+		json_t *own = props ? json_copy(props) : json_object();
+		json_decref(props);
+		props = own;
 		const char *slash = strrchr(full, '/');
 		if (k == 1) {
 			res = json_pack("{s:s,s:s,s:o}", "name", full, "type", in->type, "properties", props);
@@ -1737,7 +1829,7 @@ static json_t *instance(struct ev *e, json_t *spec, const char *copy_path, void 
 				json_object_set_new(res, "location", loc);
 			json_array_append_new(w->out, res);
 		} else if (!slash) {
-			diag_err(e->d, jsonin_path(p, sizeof(p), path, "name"),
+			diag_err(e->d, pjoin(p, sizeof(p), path, "name"),
 				 "the name '%s' of a %s resource must be 'parent/child'", full, in->type);
 			json_decref(props);
 			ok = false;
@@ -1749,7 +1841,7 @@ static json_t *instance(struct ev *e, json_t *spec, const char *copy_path, void 
 	}
 	json_t *nested = json_object_get(r, "resources");
 	if (ok && nested)
-		walk_list(w, nested, jsonin_path(p, sizeof(p), path, "resources"), in->type, full);
+		walk_list(w, nested, pjoin(p, sizeof(p), path, "resources"), in->type, full);
 out:
 	json_decref(cond);
 	json_decref(name);
@@ -1801,7 +1893,7 @@ static void walk_one(struct walk *w, json_t *r, const char *path, const char *pt
 	w->e->err[0] = 0;
 	if (json_is_object(cp)) {
 		char p[600];
-		x = copy_loop(w->e, cp, jsonin_path(p, sizeof(p), path, "copy"), true, instance, &in);
+		x = copy_loop(w->e, cp, pjoin(p, sizeof(p), path, "copy"), true, instance, &in);
 		if (!x) {
 			/* instance() reported; a count error was reported by copy_loop */
 			w->bad = true;
@@ -1820,10 +1912,10 @@ static void walk_list(struct walk *w, json_t *list, const char *path, const char
 	json_t *r;
 	if (json_is_array(list)) {
 		json_array_foreach(list, i, r)
-			walk_one(w, r, jsonin_index(p, sizeof(p), path, i), ptype, pname);
+			walk_one(w, r, pindex(p, sizeof(p), path, i), ptype, pname);
 	} else if (json_is_object(list)) { /* languageVersion 2.0: symbolic names */
 		json_object_foreach(list, key, r)
-			walk_one(w, r, jsonin_path(p, sizeof(p), path, key), ptype, pname);
+			walk_one(w, r, pjoin(p, sizeof(p), path, key), ptype, pname);
 	} else if (list) {
 		diag_err(w->d, path, "resources must be an array or an object, not %s", tname(list));
 		w->bad = true;
@@ -1849,8 +1941,9 @@ static void fold(struct walk *w)
 			continue;
 		}
 		json_t *props = json_object_get(found, "properties"), *list = json_object_get(props, prop);
-		if (json_is_null(list) || !list) {
-			list = json_array();
+		if (!list || json_is_null(list) || (json_is_array(list) && list->refcount > 1)) {
+			/* a list shared with the template is copied before it grows */
+			list = json_is_array(list) ? json_copy(list) : json_array();
 			json_object_set_new(props, prop, list);
 		}
 		if (!json_is_array(list)) {

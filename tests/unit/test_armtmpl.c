@@ -349,6 +349,17 @@ static void test_loops_children(void **st)
 	r = run(loops_tmpl, "{\"parameters\":{\"withRt\":{\"value\":true}}}", RT);
 	assert_int_equal(json_array_size(r), 2);
 	json_decref(r);
+	/* the template is not changed: child routes fold into a copy of a literal parent's properties */
+	json_t *root = json_of(loops_tmpl), *before = json_deep_copy(root);
+	struct diag d = { .out = stderr, .file = "t.json" };
+	for (int i = 0; i < 2; i++) {
+		r = armtmpl_resources(root, NULL, RT, &d);
+		assert_int_equal(json_array_size(json_object_get(json_object_get(json_array_get(r, 0), "properties"), "routes")), 1);
+		json_decref(r);
+	}
+	assert_true(json_equal(root, before));
+	json_decref(root);
+	json_decref(before);
 }
 
 static void test_resource_errors(void **st)
