@@ -312,7 +312,8 @@ static int parse_rule(json_t *e, const char *path, const struct netenv *env, str
 	r->allow = access && !strcasecmp(access, "Allow");
 	r->priority = has_prio > 0 ? (int)prio : 0; /* 0: none (never valid, never clashes) */
 	r->name = name ? strdup(name) : NULL;
-	r->json_path = strdup(path);
+	char mapped[1024]; /* reports name the place in the user's file (shapes.h) */
+	r->json_path = strdup(d->map_path ? d->map_path(d->map_ctx, path, mapped, sizeof(mapped)) : path);
 	return d->errors != before ? -1 : 0;
 }
 

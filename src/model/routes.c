@@ -111,7 +111,8 @@ static int parse_route(json_t *e, const char *path, const struct tagdb *tags, st
 	r->name = strdup(name);
 	r->prefix_text = strdup(prefix);
 	r->hop_ip_text = hop_ip ? strdup(hop_ip) : NULL;
-	r->json_path = strdup(path);
+	char mapped[1024]; /* reports name the place in the user's file (shapes.h) */
+	r->json_path = strdup(d->map_path ? d->map_path(d->map_ctx, path, mapped, sizeof(mapped)) : path);
 	return 0;
 }
 
