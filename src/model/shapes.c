@@ -59,7 +59,8 @@ static const char *join_path(char *buf, size_t n, const char *a, const char *res
 {
 	if (!*a && *rest == '.')
 		rest++;
-	snprintf(buf, n, "%s%s", a, rest);
+	bool dot = *a && *rest && *rest != '.' && *rest != '[';
+	snprintf(buf, n, "%s%s%s", a, dot ? "." : "", rest);
 	return buf;
 }
 
@@ -761,9 +762,10 @@ static int conv_terraform(json_t *v, const char *upath, enum shape_kind kind, st
 			json_t *ch = json_object_get(e, "change");
 			if (!type || strncmp(type, "azurerm_", 8) || !json_is_object(json_object_get(ch, "after")))
 				continue;
+			char r[512];
 			jsonin_index(q, sizeof(q), jsonin_path(p, sizeof(p), upath, "resource_changes"), i);
 			tf_push(&w, json_object_get(ch, "after"), type, str_of(e, "address"),
-				jsonin_path(p, sizeof(p), jsonin_path(q, sizeof(q), q, "change"), "after"));
+				jsonin_path(p, sizeof(p), jsonin_path(r, sizeof(r), q, "change"), "after"));
 		}
 	}
 	/* A plan's after_unknown, by resource address. */
