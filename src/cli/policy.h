@@ -22,6 +22,7 @@ struct policy {
 	struct netenv env;
 	struct nsg nsg, nic;
 	bool has_rt, has_nsg, has_nic;
+	bool effective_nsg; /* --nsg held effective security rules: nsg is the subnet's, nic the NIC's */
 };
 
 /* Long options, values >= 1000 so verbs can add their own below. */

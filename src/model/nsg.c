@@ -49,7 +49,7 @@ bool azure_name_valid(const char *s)
 	return true;
 }
 
-static void rule_free(struct nsg_rule *r)
+void nsg_rule_free(struct nsg_rule *r)
 {
 	free(r->name);
 	ipset_free(&r->src.own);
@@ -66,7 +66,7 @@ static void rule_free(struct nsg_rule *r)
 void nsg_free(struct nsg *g)
 {
 	for (size_t i = 0; i < g->n; i++)
-		rule_free(&g->rules[i]);
+		nsg_rule_free(&g->rules[i]);
 	free(g->rules);
 	free(g->name);
 	free(g->file);
@@ -331,7 +331,7 @@ static const struct {
 	{ "DenyAllOutBound", 65500, DIR_OUT, "*", "*", false },
 };
 
-static int add_default(struct nsg_rule *r, size_t i, const struct netenv *env)
+int nsg_default_rule(struct nsg_rule *r, size_t i, const struct netenv *env)
 {
 	const char *canon;
 	*r = (struct nsg_rule){
@@ -417,7 +417,7 @@ int nsg_load_json(struct nsg *g, json_t *root, const char *file, const struct ne
 			diag_err(d, rbase, "%zu %s addresses and ranges; an NSG allows at most %d per side", counts[side],
 				 side ? "destination" : "source", NSG_MAX_ADDRESSES);
 	for (i = 0; i < 6; i++)
-		if (add_default(&g->rules[g->n++], i, env) < 0)
+		if (nsg_default_rule(&g->rules[g->n++], i, env) < 0)
 			diag_err(d, NULL, "out of memory");
 	g->name = strdup(name && *name ? name : "nsg");
 	g->file = strdup(file ? file : "-");
