@@ -23,6 +23,7 @@ int policy_opt(struct policy_args *a, int opt, const char *arg)
 	case OPT_NSG: a->nsg = arg; return 1;
 	case OPT_NIC_NSG: a->nic_nsg = arg; return 1;
 	case OPT_HOST_VIP: a->host_vip = arg; return 1;
+	case OPT_ASG: a->asg = arg; return 1;
 	default: return 0;
 	}
 }
@@ -179,6 +180,8 @@ int policy_load(struct policy *p, const struct policy_args *a)
 		fprintf(stderr, "minet: out of memory\n");
 		return -1;
 	}
+	if (a->asg && (p->has_asg = asg_load_file(&p->asg, a->asg, &d) == 0))
+		p->env.asgs = &p->asg;
 	if (a->nsg)
 		load_nsg(p, a, &d);
 	if (a->nic_nsg && !p->effective_nsg)
@@ -186,8 +189,19 @@ int policy_load(struct policy *p, const struct policy_args *a)
 	return d.errors ? -1 : 0;
 }
 
+void policy_print_notes(const struct policy *p, FILE *out, const char *prefix)
+{
+	const struct nsg *gs[2] = { p->has_nsg ? &p->nsg : NULL, p->has_nic ? &p->nic : NULL };
+	for (int k = 0; k < 2; k++)
+		for (size_t i = 0; gs[k] && i < gs[k]->n; i++)
+			if (gs[k]->rules[i].note)
+				fprintf(out, "%s%s\n", prefix, gs[k]->rules[i].note);
+}
+
 void policy_free(struct policy *p)
 {
+	if (p->has_asg)
+		asg_free(&p->asg);
 	if (p->has_nsg)
 		nsg_free(&p->nsg);
 	if (p->has_nic)

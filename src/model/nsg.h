@@ -21,8 +21,9 @@ static inline bool proto_has_ports(unsigned p) { return p == PROTO_TCP || p == P
 struct addr_field {
 	const struct ipset *set; /* a tag's set, or &own */
 	struct ipset own;
-	char *text;              /* as written: "*", a tag, or "a, b, c" */
+	char *text;              /* as written: "*", a tag, "a, b, c", or "application security group web" */
 	bool is_tag;
+	bool is_asg;             /* own holds the members of application security groups */
 };
 
 struct port_field {
@@ -42,6 +43,9 @@ struct nsg_rule {
 	struct port_field sport, dport;
 	bool is_default;
 	char *json_path; /* NULL for default rules */
+	/* Set when a side names an application security group minet has no members for (no --asg, or not in it):
+	 * that side then matches nothing, and this says so ("rule X uses application security group Y: …"). */
+	char *note;
 };
 
 struct nsg {
