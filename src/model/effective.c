@@ -175,6 +175,10 @@ static int one_address(const char *s, const char *path, json_t *tm, const struct
 {
 	struct cidr c;
 	const char *why, *canon;
+	/* [inference] The listing writes a rule's "*" as 0.0.0.0/0 (the REST example's AllowInternetOutBound source,
+	 * default-allow-rdp's destination): it stands for every address, IPv6 too. */
+	if (!strcmp(s, "0.0.0.0/0"))
+		s = "*";
 	if (cidr_parse(s, &c, &why) == 0)
 		return ipset_add_cidr(&f->own, &c) < 0 ? -1 : 0;
 	if (looks_like_address(s)) {
@@ -258,7 +262,7 @@ static int eff_addr(json_t *r, const char *base, const char *expanded_key, const
 			jsonin_index(ip, sizeof(ip), p, i);
 			if (!s)
 				diag_err(d, ip, "expected a string, found %s", jsonin_typename(v));
-			else if (exp && cidr_parse(s, &(struct cidr){ 0 }, &(const char *){ NULL }) < 0)
+			else if (exp && strcmp(s, "0.0.0.0/0") && cidr_parse(s, &(struct cidr){ 0 }, &(const char *){ NULL }) < 0)
 				diag_err(d, ip, "'%s': not an IP address or CIDR prefix", s);
 			else if (one_address(s, ip, tm, env, f, false, d) < 0 && d->errors == before)
 				goto oom;
@@ -508,7 +512,7 @@ static int eff_entry(json_t *e, const char *path, const char *file, const struct
 		return -1;
 	}
 	struct nsg *g = &lv->g;
-	if (!(g->rules = calloc(n + NSG_NDEFAULT, sizeof(*g->rules)))) {
+	if (!(g->rules = calloc(n + NSG_NDEFAULT + 2, sizeof(*g->rules)))) {
 		diag_err(d, path, "out of memory");
 		json_decref(owned_tm);
 		return -1;
@@ -539,6 +543,22 @@ static int eff_entry(json_t *e, const char *path, const char *file, const struct
 			nsg_rule_free(r), *r = (struct nsg_rule){ 0 };
 		else
 			g->n++;
+	}
+	/* A listing whose rules at the default priorities do not cover every flow (not Azure's own) still needs a
+	 * last rule: Azure's DenyAll, after everything. [inference] */
+	for (int dir = 0; dir < 2 && d->errors == before; dir++) {
+		bool covered = false;
+		for (size_t j = 0; j < g->n && !covered; j++) {
+			const struct nsg_rule *r = &g->rules[j];
+			covered = (int)r->dir == dir && r->proto == PROTO_ANY && r->sport.any && r->dport.any &&
+				  ipset_equal(r->src.set, &env->any) && ipset_equal(r->dst.set, &env->any);
+		}
+		if (covered)
+			continue;
+		struct nsg_rule *r = &g->rules[g->n++];
+		if (nsg_default_rule(r, dir == DIR_IN ? 2 : 5, env) < 0)
+			diag_err(d, path, "out of memory");
+		r->priority = 65535;
 	}
 	nsgref = jget(e, "networkSecurityGroup", NULL);
 	const char *id = json_string_value(jget(nsgref, "id", NULL));

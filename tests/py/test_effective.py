@@ -189,6 +189,21 @@ class TestEffectiveNsg(Base):
         v = self.flow(f, "outbound", "10.0.0.4:50000", "20.38.96.1:443")
         self.assertEqual(v["access"], "Allow")
 
+    def test_star_written_as_zero_prefix(self):
+        # The listing writes "*" as 0.0.0.0/0: an IPv6 flow matches it too (the REST example's shape).
+        f = self.file({"value": [entry("nic", [erule("securityRules/AllowHttps", 100, proto="Tcp",
+                                                      dport="443-443")])]})
+        v = self.flow(f, "inbound", "[2001:db8::9]:40000", "[fd00:db8::4]:443", vnet="10.0.0.0/16,fd00:db8::/48")
+        self.assertEqual((v["access"], v["rule"]), ("Allow", "AllowHttps"))
+
+    def test_listing_without_catch_all(self):
+        # A (hand-edited) listing whose rule at 65500 does not cover everything still ends in Azure's DenyAll.
+        rules = [erule("securityRules/OnlyTen", 65500, access="Deny", src="10.0.0.0/8")]
+        e = {"association": {"networkInterface": {"id": NIC_ID}}, "effectiveSecurityRules": rules}
+        f = self.file({"value": [e]})
+        v = self.flow(f, "inbound", "198.18.0.1:40000", "10.0.0.4:443")
+        self.assertEqual((v["access"], v["rule"], v["priority"]), ("Deny", "DenyAllInBound", 65535))
+
     def test_nic_nsg_refused_with_effective(self):
         f = self.file({"value": [entry("nic", [])]})
         self.bad(["flow", "--tags", self.tags, "--vnet", "10.0.0.0/16", "--nsg", f, "--nic-nsg", f, "--direction",
