@@ -12,22 +12,22 @@
 #define P 512 /* path buffers */
 #define EFFECTIVE_MAX_RULES 4096 /* per level: 1,000 user rules, the defaults and room for what Azure adds */
 
-/* A member by name, exact or else case-insensitive (PowerShell's PascalCase); NULL when absent or null.
- * *found gets the key as the file spells it, for paths. */
+/* A member by name, as az and the REST API spell it (camelCase) or as PowerShell's ConvertTo-Json does (PascalCase);
+ * NULL when absent or null. *found gets the key as the file spells it, for paths. Two hash lookups: no scan. */
 static json_t *jget(json_t *o, const char *key, const char **found)
 {
-	const char *k;
-	json_t *v = json_object_get(o, key), *x;
+	char pascal[64];
+	const char *k = key;
+	json_t *v = json_object_get(o, key);
+	size_t n = strlen(key);
+	if (!v && n < sizeof(pascal) && islower((unsigned char)key[0])) {
+		memcpy(pascal, key, n + 1);
+		pascal[0] = (char)toupper((unsigned char)key[0]);
+		if ((v = json_object_get(o, pascal)))
+			k = json_object_iter_key(json_object_key_to_iter(pascal));
+	}
 	if (found)
-		*found = key;
-	if (!v && json_is_object(o))
-		json_object_foreach(o, k, x)
-			if (!strcasecmp(k, key)) {
-				if (found)
-					*found = k;
-				v = x;
-				break;
-			}
+		*found = k;
 	return v && !json_is_null(v) ? v : NULL;
 }
 
