@@ -9,6 +9,7 @@
 
 #include "model/asg.h"
 #include "model/jsonin.h"
+#include "model/shapes.h"
 
 static const char *const proto_names[] = { "Tcp", "Udp", "Icmp", "Esp", "Ah" };
 
@@ -380,7 +381,8 @@ static int parse_rule(json_t *e, const char *path, const struct netenv *env, str
 	r->allow = access && !strcasecmp(access, "Allow");
 	r->priority = has_prio > 0 ? (int)prio : 0; /* 0: none (never valid, never clashes) */
 	r->name = name ? strdup(name) : NULL;
-	r->json_path = strdup(path);
+	char mapped[1024]; /* reports name the place in the user's file (shapes.h) */
+	r->json_path = strdup(d->map_path ? d->map_path(d->map_ctx, path, mapped, sizeof(mapped)) : path);
 	return d->errors != before ? -1 : 0;
 }
 
@@ -509,12 +511,18 @@ int nsg_load_json(struct nsg *g, json_t *root, const char *file, const struct ne
 
 int nsg_load_file(struct nsg *g, const char *path, const struct netenv *env, struct diag *d)
 {
-	const char *saved = d->file;
+	struct diag saved = *d;
+	struct shape_pick pk;
 	d->file = path;
 	*g = (struct nsg){ 0 };
-	json_t *root = jsonin_load_file(path, NSG_MAX_BYTES, d);
-	int rc = root ? nsg_load_json(g, root, path, env, d) : -1;
-	json_decref(root);
-	d->file = saved;
+	int rc = shapes_load(path, SHAPE_NSG, NSG_MAX_BYTES, &pk, d);
+	if (rc == 0) {
+		shapes_pick_diag(&pk, d);
+		rc = nsg_load_json(g, pk.canon, pk.file, env, d);
+		shapes_pick_free(&pk);
+	}
+	d->file = saved.file;
+	d->map_path = saved.map_path;
+	d->map_ctx = saved.map_ctx;
 	return rc;
 }
