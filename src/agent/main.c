@@ -19,6 +19,7 @@
 
 #include "agent/agent.h"
 #include "agent/listenaddr.h"
+#include "pki/pkifile.h"
 
 static const char usage_text[] =
 	"usage: minet-agent --listen ADDR:PORT [--listen ...] --cert F --key F --ca F --crl F\n"
@@ -96,8 +97,8 @@ static int parse_opts(int argc, char **argv, struct agent_opts *o)
 		case O_CA: o->ca = optarg; break;
 		case O_CRL: o->crl = optarg; break;
 		case O_CRL_URL:
-			if (strncmp(optarg, "http://", 7))
-				return usage_err("--crl-url must be an http:// URL (a CRL is signed; no TLS needed)", optarg);
+			if (pki_crl_url_check(optarg, host, sizeof(host)))
+				return usage_err("--crl-url", host);
 			o->crl_url = optarg;
 			break;
 		case O_CRL_REFRESH:
