@@ -330,6 +330,12 @@ static int fetch_header_cb(struct evhttp_request *req, void *arg)
 	return 0;
 }
 
+/* connect and inactivity timeout of one attempt (the whole attempt has --crl-timeout) */
+static long fetch_io_timeout(const struct agent *ag)
+{
+	return ag->o.crl_timeout < 10 ? ag->o.crl_timeout : 10;
+}
+
 static void fetch_done(struct evhttp_request *req, void *arg)
 {
 	struct crl_fetch *f = arg;
@@ -343,10 +349,15 @@ static void fetch_done(struct evhttp_request *req, void *arg)
 	if (f->cancelled || !f->in_flight)
 		return;
 	if (!req || !code) {
-		if (f->have_error && f->error == EVREQ_HTTP_DATA_TOO_LONG)
-			fetch_failed(f, f->got_headers ? "body larger than --crl-max-size (%ld bytes)"
-						       : "response headers larger than %ld bytes",
-				     f->got_headers ? ag->o.crl_max_size : (long)FETCH_MAX_HEADERS);
+		/* libevent reports headers over the limit as invalid */
+		if (f->have_error && f->error == EVREQ_HTTP_DATA_TOO_LONG && f->got_headers)
+			fetch_failed(f, "body larger than --crl-max-size (%ld bytes)", ag->o.crl_max_size);
+		else if (f->have_error && !f->got_headers &&
+			 (f->error == EVREQ_HTTP_DATA_TOO_LONG || f->error == EVREQ_HTTP_INVALID_HEADER))
+			fetch_failed(f, "response headers malformed or larger than %ld bytes (%s:%d)",
+				     (long)FETCH_MAX_HEADERS, f->addr, f->port);
+		else if (f->have_error && f->error == EVREQ_HTTP_TIMEOUT)
+			fetch_failed(f, "no data for %ld s (%s:%d)", fetch_io_timeout(ag), f->addr, f->port);
 		else
 			fetch_failed(f, "%s (%s:%d)", f->have_error ? http_error_str(f->error) : "no response",
 				     f->addr, f->port);
@@ -399,7 +410,7 @@ static void fetch_request(struct crl_fetch *f)
 	struct agent *ag = f->ag;
 	struct evhttp_request *req;
 	struct evkeyvalq *h;
-	long io = ag->o.crl_timeout < 10 ? ag->o.crl_timeout : 10;
+	long io = fetch_io_timeout(ag);
 
 	f->conn = evhttp_connection_base_new(ag->base, f->dns, f->addr, (unsigned short)f->port);
 	if (!f->conn) {
