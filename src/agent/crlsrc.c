@@ -12,6 +12,7 @@
 #include <unistd.h>
 #include <netinet/in.h>
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
 #include <event2/dns.h>
 #include <event2/keyvalq_struct.h>
 #include <event2/util.h>
@@ -243,6 +244,7 @@ struct crl_fetch {
 	int have_error;
 	unsigned char digest[SHA256_DIGEST_LENGTH]; /* of the body handed to the worker */
 	int have_digest;
+	double t0;               /* when the attempt in flight started (now_ms) */
 };
 
 static void fetch_schedule(struct crl_fetch *f, long secs)
@@ -396,6 +398,8 @@ static void fetch_done(struct evhttp_request *req, void *arg)
 		free(buf); /* already being loaded */
 		return;
 	}
+	agent_log("CRL fetched from %s (%s:%d): %zu bytes in %.1f ms", ag->o.crl_url, f->addr, f->port, len,
+		  now_ms() - f->t0);
 	memcpy(f->digest, digest, sizeof(digest));
 	f->have_digest = 1;
 	free(ag->pending_buf);
@@ -421,6 +425,8 @@ static void fetch_request(struct crl_fetch *f)
 	evhttp_connection_set_retries(f->conn, 0);
 	evhttp_connection_set_max_headers_size(f->conn, FETCH_MAX_HEADERS);
 	evhttp_connection_set_max_body_size(f->conn, (ev_ssize_t)ag->o.crl_max_size);
+	/* read in large slices (libevent's default is 16 KiB per callback): a 5 MB CRL in ~20 reads, not ~300 */
+	bufferevent_set_max_single_read(evhttp_connection_get_bufferevent(f->conn), 256 << 10);
 	req = evhttp_request_new(fetch_done, f);
 	if (!req) {
 		fetch_failed(f, "out of memory");
@@ -496,6 +502,7 @@ static void fetch_start(evutil_socket_t fd, short what, void *arg)
 	if (f->in_flight)
 		return;
 	f->in_flight = 1;
+	f->t0 = now_ms();
 	f->got_headers = f->have_error = 0;
 	f->addr[0] = 0;
 	event_add(f->deadline_ev, &tv);
