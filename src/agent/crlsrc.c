@@ -361,7 +361,7 @@ static void fetch_done(struct evhttp_request *req, void *arg)
 		else if (f->have_error && f->error == EVREQ_HTTP_TIMEOUT)
 			fetch_failed(f, "no data for %ld s (%s:%d)", fetch_io_timeout(ag), f->addr, f->port);
 		else
-			fetch_failed(f, "%s (%s:%d)", f->have_error ? http_error_str(f->error) : "no response",
+			fetch_failed(f, "%s (%s:%d)", f->have_error ? http_error_str(f->error) : "no connection, or no response",
 				     f->addr, f->port);
 		return;
 	}

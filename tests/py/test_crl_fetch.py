@@ -273,6 +273,16 @@ class TestHostileHttp(FetchWorld):
         self.assertNotEqual(p.returncode, 0)
         self.still_serving(a)
 
+    def test_connection_refused_retried(self):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        a = self.start(f"http://127.0.0.1:{port}/crl.pem", "--crl-refresh", "2")
+        a.wait_for(r"CRL fetch from \S+ failed: no connection, or no response \(127\.0\.0\.1:\d+\); keeping the CRL "
+                   r"in force; retrying in 1 s")
+        a.wait_for(r"failed: no connection[^\n]*retrying in 2 s \(failure 2 in a row\)")
+        self.still_serving(a)
+
     def test_usage(self):
         from test_agent import AGENT, run
         for args in (("--crl-max-size", "0"), ("--crl-max-size", "1G"), ("--crl-timeout", "0"),
