@@ -106,6 +106,9 @@ static int print_status(const char *name, bool json)
 	}
 	if (lb)
 		json_object_set(st, "loadBalancer", lb);
+	json_t *fq = json_object_get(json_object_get(st, "dns"), "instance");
+	if (fq)
+		json_object_set(st, "fqdn", fq); /* the instance name the lab's DNS serves (minet mgmt-ip FQDN) */
 	if (json) {
 		json_object_del(st, "pids");
 		char *text = json_dumps(st, JSON_INDENT(2));
