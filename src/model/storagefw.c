@@ -123,8 +123,10 @@ static void vnet_rule(struct storagefw *fw, json_t *r, const char *path, struct 
 	fw->vnet[fw->nvnet++] = (struct sfw_vnet_rule){ dup(id), dup(state), dup(path) };
 }
 
-static json_t *find_ruleset(json_t *root, const char **path)
+json_t *sfw_find_ruleset(json_t *root, const char **path)
 {
+	if (!json_is_object(root))
+		return NULL;
 	json_t *v = json_object_get(root, "networkRuleSet");
 	if (v) {
 		*path = "networkRuleSet";
@@ -153,7 +155,7 @@ int sfw_load_json(struct storagefw *fw, json_t *root, const char *file, struct d
 		diag_err(d, "", "expected a storage account (an object), found %s", jsonin_typename(root));
 		return -1;
 	}
-	json_t *rs = find_ruleset(root, &path);
+	json_t *rs = sfw_find_ruleset(root, &path);
 	if (!rs || json_is_null(rs)) {
 		diag_err(d, rs ? path : "", "no network rule set: expected `az storage account show` output (networkRuleSet), "
 				"its networkRuleSet alone, or an ARM storage account (properties.networkAcls)");

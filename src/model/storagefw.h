@@ -48,6 +48,9 @@ struct storagefw {
 int sfw_load_file(struct storagefw *fw, const char *path, struct diag *d);
 int sfw_load_json(struct storagefw *fw, json_t *root, const char *file, struct diag *d);
 void sfw_free(struct storagefw *fw);
+/* The rule set object inside root (root itself, networkRuleSet, or properties.networkAcls; borrowed), its JSON
+ * path in *path; NULL when there is none. */
+json_t *sfw_find_ruleset(json_t *root, const char **path);
 
 /* Where a request comes from, as the account sees it. */
 struct sfw_request {
