@@ -82,7 +82,7 @@ static json_t *finding_json(const struct finding *f)
 	return o;
 }
 
-static void print_json(const struct verify_report *r, const struct verify_input *in)
+static void print_json(const struct verify_report *r, const struct verify_input *in, json_t *stale)
 {
 	char s[CIDR_STRLEN];
 	json_t *o = json_object(), *v = json_array(), *w = json_array(), *c = json_array();
@@ -100,6 +100,7 @@ static void print_json(const struct verify_report *r, const struct verify_input 
 	json_object_set_new(o, "contracts", c);
 	json_object_set_new(o, "violations", v);
 	json_object_set_new(o, "warnings", w);
+	json_object_set(o, "staleTags", stale);
 	char *text = json_dumps(o, JSON_INDENT(2));
 	puts(text);
 	free(text);
@@ -171,7 +172,7 @@ static json_t *sarif_result(const struct finding *f, const struct verify_input *
 	return r;
 }
 
-static void print_sarif(const struct verify_report *r, const struct verify_input *in)
+static void print_sarif(const struct verify_report *r, const struct verify_input *in, json_t *stale)
 {
 	json_t *rules = json_array(), *results = json_array();
 	for (size_t i = 0; i < in->ndefs; i++)
@@ -189,6 +190,16 @@ static void print_sarif(const struct verify_report *r, const struct verify_input
 			      "https://json.schemastore.org/sarif-2.1.0.json", "version", "2.1.0", "runs", "tool",
 			      "driver", "name", "minet", "informationUri", "https://example.invalid/minet", "rules", rules,
 			      "results", results);
+	if (json_array_size(stale)) { /* an old tags file: a notification of the run, not a result */
+		json_t *notes = json_array(), *v;
+		size_t i;
+		json_array_foreach(stale, i, v)
+			json_array_append_new(notes, json_pack("{s:s, s:{s:O}}", "level", "warning", "message", "text",
+							       json_object_get(v, "message")));
+		json_object_set_new(json_array_get(json_object_get(o, "runs"), 0), "invocations",
+				    json_pack("[{s:b, s:o}]", "executionSuccessful", 1, "toolExecutionNotifications",
+					      notes));
+	}
 	char *text = json_dumps(o, JSON_INDENT(2));
 	puts(text);
 	free(text);
@@ -289,9 +300,12 @@ int cmd_verify(int argc, char **argv)
 	}
 	struct policy p;
 	struct verify_report rep;
+	json_t *stale = NULL;
 	int rc = 2;
 	if (policy_load(&p, &pa) < 0)
 		goto out;
+	stale = json_array();
+	tags_warn_stale(&p.tags, "minet verify", json || sarif ? stale : NULL);
 	in.env = &p.env;
 	in.nsg = &p.nsg;
 	in.nic = p.has_nic ? &p.nic : NULL;
@@ -300,14 +314,15 @@ int cmd_verify(int argc, char **argv)
 	if (verify_run(&in, &rep, &d) < 0)
 		goto out;
 	if (json)
-		print_json(&rep, &in);
+		print_json(&rep, &in, stale);
 	else if (sarif)
-		print_sarif(&rep, &in);
+		print_sarif(&rep, &in, stale);
 	else
 		print_text(&rep, &in, set);
 	rc = rep.nviolations ? 1 : 0;
 	verify_report_free(&rep);
 out:
+	json_decref(stale);
 	policy_free(&p);
 	return rc;
 }
