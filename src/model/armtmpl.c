@@ -909,6 +909,46 @@ static json_t *f_range(struct ev *e, json_t **a, int n)
 	return r;
 }
 
+static json_t *f_array(struct ev *e, json_t **a, int n)
+{
+	return json_is_array(a[0]) ? json_incref(a[0]) : json_pack("[O]", a[0]);
+}
+
+static json_t *f_join(struct ev *e, json_t **a, int n)
+{
+	if (!need(e, a[0], JSON_ARRAY, "join", 0) || !need(e, a[1], JSON_STRING, "join", 1))
+		return NULL;
+	struct sb b = { 0 };
+	size_t i;
+	json_t *v;
+	sb_add(&b, "", 0);
+	json_array_foreach(a[0], i, v) {
+		if (json_is_object(v) || json_is_array(v)) {
+			free(b.p);
+			return fail(e, "join(): element %zu is %s", i, tname(v));
+		}
+		if (i)
+			sb_add(&b, json_string_value(a[1]), json_string_length(a[1]));
+		sb_value(&b, v);
+	}
+	return sb_done(e, &b);
+}
+
+/* tryGet(value, key or index, …): null where a step is missing (Bicep's ".?"). */
+static json_t *f_tryget(struct ev *e, json_t **a, int n)
+{
+	json_t *v = a[0];
+	for (int i = 1; i < n && v; i++) {
+		if (json_is_object(v) && json_is_string(a[i]))
+			v = geti(v, json_string_value(a[i]));
+		else if (json_is_array(v) && json_is_integer(a[i]) && json_integer_value(a[i]) >= 0)
+			v = json_array_get(v, (size_t)json_integer_value(a[i]));
+		else
+			v = NULL;
+	}
+	return v ? json_incref(v) : json_null();
+}
+
 static json_t *f_createarray(struct ev *e, json_t **a, int n)
 {
 	json_t *r = json_array();
@@ -1129,6 +1169,7 @@ static json_t *f_unsupported(struct ev *e, json_t **a, int n) { return NULL; }
 static const struct fn fns[] = {
 	{ "add", 2, 2, f_add },
 	{ "and", 1, MAX_ARGS, f_and },
+	{ "array", 1, 1, f_array },
 	{ "bool", 1, 1, f_bool },
 	{ "coalesce", 1, MAX_ARGS, f_coalesce },
 	{ "concat", 0, MAX_ARGS, f_concat },
@@ -1154,6 +1195,7 @@ static const struct fn fns[] = {
 	{ "indexof", 2, 2, f_indexof },
 	{ "int", 1, 1, f_int },
 	{ "intersection", 1, MAX_ARGS, f_intersection },
+	{ "join", 2, 2, f_join },
 	{ "json", 1, 1, f_json },
 	{ "lambda", 0, MAX_ARGS, f_unsupported },
 	{ "last", 1, 1, f_last },
@@ -1194,6 +1236,7 @@ static const struct fn fns[] = {
 	{ "toupper", 1, 1, f_toupper },
 	{ "trim", 1, 1, f_trim },
 	{ "true", 0, 0, f_true },
+	{ "tryget", 2, MAX_ARGS, f_tryget },
 	{ "union", 1, MAX_ARGS, f_union },
 	{ "uniquestring", 1, MAX_ARGS, f_uniquestring },
 	{ "variables", 1, 1, f_variables },

@@ -195,6 +195,11 @@ static void test_collections(void **st)
 	EQ("\"[range(5, 3)]\"", "[5,6,7]");
 	ERR("\"[range(0, 10001)]\"", "range(): count 10001");
 	EQ("\"[json('{\\\"a\\\": [1]}').a[0]]\"", "1");
+	EQ("\"[tryGet(createObject('a', createArray(5, 6)), 'A', 1)]\"", "6");
+	EQ("\"[tryGet(createObject('a', 1), 'b')]\"", "null");
+	EQ("\"[join(createArray('a', 1, 'c'), ', ')]\"", "\"a, 1, c\"");
+	EQ("\"[array('x')]\"", "[\"x\"]");
+	EQ("\"[array(createArray(1))]\"", "[1]");
 	EQ("\"[createObject('Name', 'x').name]\"", "\"x\""); /* property names are case-insensitive */
 	EQ("\"[createArray('a', 'b')[1]]\"", "\"b\"");
 	EQ("\"[createObject('a', 'b')['a']]\"", "\"b\"");
