@@ -636,10 +636,10 @@ static json_t *ev_object(struct ev *e, json_t *o, const char *path)
 				if (!strcmp(k2, k))
 					break;
 				if (v2 != cp)
-					json_object_set(r, k2, v2);
+					json_object_set_nocheck(r, k2, v2); /* keys of a parsed document */
 			}
 		}
-		json_object_set_new(r, k, x);
+		json_object_set_new_nocheck(r, k, x);
 	}
 	if (!r && !cp)
 		return json_incref(o);
