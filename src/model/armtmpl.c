@@ -422,9 +422,19 @@ static json_t *get_param(struct ev *e, const char *name)
 				 geti(given, "reference") ? " (a Key Vault reference needs a real deployment)" : "");
 			goto bad;
 		}
-		json_incref(v);
-		/* [inference] values from a parameters file are taken literally, not evaluated as expressions. */
-		if (!param_check(e, name, def, v, path, "from the parameters file"))
+		if (e->caller) { /* a module's parameter: evaluated in the caller, when first used */
+			char cpath[700];
+			snprintf(cpath, sizeof(cpath), "%s.properties.parameters.%s.value", e->caller_path, name);
+			if (!(v = ev_value(e->caller, v, cpath))) {
+				if (!e->caller->reported)
+					diag_err(e->d, cpath, "%s", e->caller->err);
+				goto bad;
+			}
+		} else {
+			/* [inference] values from a parameters file are taken literally, not evaluated as expressions. */
+			json_incref(v);
+		}
+		if (!param_check(e, name, def, v, path, e->caller ? "as the module passes it" : "from the parameters file"))
 			goto bad;
 	} else if (json_object_get(def, "defaultValue")) {
 		char dpath[600];
@@ -438,7 +448,8 @@ static json_t *get_param(struct ev *e, const char *name)
 		v = json_null();
 	} else {
 		diag_err(e->d, path, "parameter '%s' needs a value: it has no defaultValue and %s", name,
-			 e->pvals ? "the parameters file does not give it" : "no parameters file was given");
+			 e->caller ? "the deployment does not pass it" : e->pvals ? "the parameters file does not give it"
+								  : "no parameters file was given");
 		goto bad;
 	}
 	json_object_set(e->params, name, v);
@@ -737,7 +748,8 @@ static int kind(const struct walk *w, const char *t)
 }
 
 static void walk_list(struct walk *w, json_t *list, const char *path, const char *ptype, const char *pname);
-static void walk_template(struct walk *w, json_t *root, json_t *pvals, const char *base, struct diag *d);
+static void walk_template(struct walk *w, json_t *root, json_t *pvals, const char *base, struct ev *caller,
+			  const char *caller_path, struct diag *d);
 
 #define DEPLOYMENTS "Microsoft.Resources/deployments"
 
@@ -760,13 +772,13 @@ static bool deployment(struct walk *w, json_t *r, const char *path)
 	snprintf(base, sizeof(base), "%s.properties.template.", path);
 	w->nesting++;
 	if (scope && !strcasecmp(scope, "inner")) {
-		json_t *pv = json_object_get(props, "parameters"), *vals = NULL;
-		if (pv && !(vals = ev_value(e, pv, pjoin(p, sizeof(p), path, "properties.parameters")))) {
+		json_t *pv = json_object_get(props, "parameters");
+		if (pv && !json_is_object(pv)) {
+			diag_err(e->d, pjoin(p, sizeof(p), path, "properties.parameters"), "must be an object, not %s", tname(pv));
 			w->nesting--;
 			return false;
 		}
-		walk_template(w, tmpl, vals, base, e->d);
-		json_decref(vals);
+		walk_template(w, tmpl, pv, base, e, path, e->d);
 	} else {
 		snprintf(p, sizeof(p), "%sresources", base);
 		walk_list(w, json_object_get(tmpl, "resources"), p, NULL, NULL);
@@ -991,9 +1003,10 @@ bool armtmpl_is_template(const json_t *root)
 }
 
 /* Evaluates one template (the root, or a nested deployment's) with pvals ({name: {value}}, or NULL) into w. */
-static void walk_template(struct walk *w, json_t *root, json_t *pvals, const char *base, struct diag *d)
+static void walk_template(struct walk *w, json_t *root, json_t *pvals, const char *base, struct ev *caller,
+			  const char *caller_path, struct diag *d)
 {
-	struct ev e = { .d = d, .base = base, .pvals = pvals }, *outer = w->e;
+	struct ev e = { .d = d, .base = base, .pvals = pvals, .caller = caller, .caller_path = caller_path }, *outer = w->e;
 	char p[600];
 	const char *key;
 	json_t *v;
@@ -1014,8 +1027,11 @@ static void walk_template(struct walk *w, json_t *root, json_t *pvals, const cha
 	e.vars = json_object();
 	e.busy = json_object();
 	e.failed = json_object();
-	/* Every parameter is checked, used or not, as a deployment does. */
+	/* Every parameter is checked, used or not, as a deployment does; but a module's parameter is evaluated only when
+	 * used, so that one built with reference() (another module's output) does not stop the rest being read. */
 	json_object_foreach(e.pdefs, key, v) {
+		if (caller && geti(pvals, key))
+			continue;
 		e.reported = false;
 		e.err[0] = 0;
 		json_t *x = get_param(&e, key);
@@ -1052,7 +1068,7 @@ json_t *armtmpl_resources(const json_t *croot, const json_t *cparams, const char
 			goto out;
 		}
 	}
-	walk_template(&w, root, pvals, "", d);
+	walk_template(&w, root, pvals, "", NULL, NULL, d);
 	fold(&w);
 out:
 	json_decref(w.children);

@@ -49,6 +49,8 @@ struct ev {
 	bool reported;     /* a diag line already says it */
 	const char *top;   /* path of the outermost expression being evaluated */
 	const char *base;  /* path of this template: "" at the root, "resources[3].properties.template." in a nested one */
+	struct ev *caller; /* a nested deployment with inner scope: where its parameters' values are evaluated */
+	const char *caller_path; /* the nested deployment resource's path in the caller */
 };
 
 
