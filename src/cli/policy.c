@@ -176,8 +176,17 @@ int policy_load(struct policy *p, const struct policy_args *a)
 		p->env.asgs = &p->asg;
 	if (a->nsg)
 		load_nsg(p, a, &d);
-	if (a->nic_nsg && !p->effective_nsg)
-		p->has_nic = nsg_load_file(&p->nic, a->nic_nsg, &p->env, &d) == 0;
+	if (a->nic_nsg && !p->effective_nsg) {
+		struct picked x;
+		if (pick(&x, a->nic_nsg, SHAPE_NSG, NSG_MAX_BYTES, &d)) {
+			if (x.pk.flags & SHAPE_F_EFFECTIVE)
+				diag_err(&d, NULL, "effective security rules hold the subnet's and the network interface's "
+					 "NSG: give them with --nsg alone");
+			else
+				p->has_nic = nsg_load_json(&p->nic, x.pk.canon, x.pk.file, &p->env, &d) == 0;
+			unpick(&x, &d);
+		}
+	}
 	return d.errors ? -1 : 0;
 }
 
