@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "model/diag.h"
 #include "model/effective.h"
@@ -211,4 +212,43 @@ void policy_free(struct policy *p)
 		rt_free(&p->rt);
 	netenv_free(&p->env);
 	tagdb_free(&p->tags);
+}
+
+int tags_warn_stale(const struct tagdb *db, const char *who, json_t *into)
+{
+	long today = tags_today();
+	int n = 0;
+	if (today < 0) {
+		fprintf(stderr, "%s: MINET_NOW: want YYYY-MM-DD\n", who);
+		return 0;
+	}
+	/* Only Microsoft's weekly download ages: the file that defines AzureCloud (files of the same shape for
+	 * tags it does not publish, such as the CorpNet stand-ins, do not follow its weeks). */
+	const struct service_tag *ac = tagdb_find(db, "AzureCloud");
+	for (size_t i = 0; i < db->nfiles; i++) {
+		bool dup = false, est;
+		for (size_t j = 0; j < i; j++)
+			dup |= !strcmp(db->files[i], db->files[j]);
+		dup |= !ac || strcmp(ac->file, db->files[i]);
+		long day = dup ? -1 : tags_file_day(db->files[i], db->file_change[i], &est);
+		if (day < 0 || today - day <= TAGS_STALE_DAYS)
+			continue;
+		time_t t = (time_t)day * 86400;
+		struct tm tm;
+		char date[16];
+		gmtime_r(&t, &tm);
+		strftime(date, sizeof(date), "%Y-%m-%d", &tm);
+		char msg[600];
+		snprintf(msg, sizeof(msg), "%s is from %s%s, %ld days old (more than %d): the mandatory routes and "
+					   "rules follow the current ranges; use this week's Service Tags file",
+			 db->files[i], est ? "about " : "", date, today - day, TAGS_STALE_DAYS);
+		if (into)
+			json_array_append_new(into, json_pack("{s:s, s:s, s:b, s:I, s:s}", "file", db->files[i], "date",
+							      date, "estimated", est, "ageDays", (json_int_t)(today - day),
+							      "message", msg));
+		else
+			fprintf(stderr, "%s: warning: %s\n", who, msg);
+		n++;
+	}
+	return n;
 }

@@ -5,6 +5,7 @@
 
 #include <getopt.h>
 #include <stdio.h>
+#include <jansson.h>
 
 #include "model/asg.h"
 #include "model/nsg.h"
@@ -46,5 +47,10 @@ void policy_print_notes(const struct policy *p, FILE *out, const char *prefix);
 /* Load everything given. Every error is printed to stderr, naming the file and place. 0 or -1. */
 int policy_load(struct policy *p, const struct policy_args *a);
 void policy_free(struct policy *p);
+
+/* Warn about each Service Tags file of db older than TAGS_STALE_DAYS (model/tags.h): the mandatory routes and
+ * rules follow the current ranges. On stderr as `who`, or, when into is an array, as objects {file, date,
+ * estimated, ageDays, message} appended to it (--json, --sarif carry them in their output). Returns the count. */
+int tags_warn_stale(const struct tagdb *db, const char *who, json_t *into);
 
 #endif
