@@ -557,7 +557,8 @@ static json_t *ev_string(struct ev *e, json_t *s, const char *path)
 		ws(&x);
 		if (x.p < x.end) {
 			json_decref(v);
-			v = fail(e, "unexpected '%c' after the expression", *x.p);
+			v = fail(e, "unexpected text after the expression at offset %td: %.*s", x.p - x.start,
+				 (int)(x.end - x.p < 20 ? x.end - x.p : 20), x.p);
 		}
 	}
 	if (!v && !e->reported) {

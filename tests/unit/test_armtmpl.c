@@ -87,7 +87,7 @@ static void test_literals(void **st)
 	EQ("\"[]\"", "\"[]\""); /* too short to be an expression */
 	ERR("\"['open]\"", "unterminated string literal");
 	ERR("\"[foo]\"", "'foo' is not a function call");
-	ERR("\"[concat('a') 'b']\"", "unexpected ''' after the expression");
+	ERR("\"[concat('a') 'b']\"", "unexpected text after the expression at offset 12: 'b'\n");
 	ERR("\"[1.5]\"", "only integer literals");
 	ERR("\"[99999999999999999999]\"", "out of range");
 	ERR("\"[concat('a',)]\"", "unexpected ')'");
