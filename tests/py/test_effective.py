@@ -8,7 +8,7 @@ import json
 import os
 import unittest
 
-from cli_common import FIXTURES, run, tags_doc, tempdir
+from cli_common import EXAMPLES, FIXTURES, TAGS_2025, run, tags_doc, tempdir
 
 EFF = os.path.join(FIXTURES, "effective")
 REST_NSG = os.path.join(EFF, "NetworkInterfaceEffectiveNSGList.json")
@@ -203,6 +203,16 @@ class TestEffectiveNsg(Base):
         f = self.file({"value": [e]})
         v = self.flow(f, "inbound", "198.18.0.1:40000", "10.0.0.4:443")
         self.assertEqual((v["access"], v["rule"], v["priority"]), ("Deny", "DenyAllInBound", 65535))
+
+    def test_verify_reads_effective_output(self):
+        # A NIC-only listing and an effective route table: verify runs on them (exit 1: the mandatory rules are
+        # missing) and names the NSG by its level.
+        f = self.file({"value": [entry("nic", [])]})
+        rt = self.file({"value": SYSTEM})
+        r = run(["verify", "--tags", TAGS_2025, "--tags", os.path.join(EXAMPLES, "corpnet-tags.json"), "--vnet", "10.0.0.0/16", "--subnet", "10.0.0.0/24", "--region",
+                 "westeurope", "--pair", "northeurope", "--nsg", f, "--routes", rt, "--json"])
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertIn("nsg (network interface vm1-nic)", r.stdout)
 
     def test_nic_nsg_refused_with_effective(self):
         f = self.file({"value": [entry("nic", [])]})
