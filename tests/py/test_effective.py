@@ -226,6 +226,71 @@ class TestEffectiveNsg(Base):
                       "--nsg alone"])
 
 
+class TestDifferential(Base):
+    """The same rules as two NSGs (--nsg, --nic-nsg) and as Azure's effective listing of them give the same verdict
+    and deciding rule for every flow of a batch (random rules with prefix lists, port ranges and both directions)."""
+
+    def test_same_verdicts(self):
+        import random
+        rnd = random.Random(11)
+
+        def pfx():
+            return "%d.%d.0.0/16" % (rnd.choice([10, 198, 203]), rnd.randrange(0, 4))
+
+        levels = {}
+        for level in ("subnet", "nic"):
+            rules = []
+            for i in range(40):
+                lo = rnd.randrange(0, 1000)
+                srcs = sorted({pfx() for _ in range(rnd.randrange(1, 3))})
+                rules.append(dict(name="%s%d" % (level, i), prio=100 + i, dir=rnd.choice(["Inbound", "Outbound"]),
+                                  access=rnd.choice(["Allow", "Deny"]), proto=rnd.choice(["Tcp", "Udp", "*"]),
+                                  srcs=srcs, dst=pfx(), ports=(lo, lo + rnd.randrange(0, 50))))
+            levels[level] = rules
+        files = {}
+        for level, rules in levels.items():
+            arm = [{"name": r["name"], "properties": {
+                "protocol": r["proto"], "sourcePortRange": "*", "destinationPortRange": "%d-%d" % r["ports"],
+                "sourceAddressPrefixes": r["srcs"], "destinationAddressPrefix": r["dst"], "access": r["access"],
+                "priority": r["prio"], "direction": r["dir"]}} for r in rules]
+            files[level] = self.file({"name": level, "properties": {"securityRules": arm}})
+        entries = []
+        for level, rules in levels.items():
+            eff = [erule("securityRules/" + r["name"], r["prio"], r["dir"], r["access"],
+                         "All" if r["proto"] == "*" else r["proto"], src="", dst=r["dst"],
+                         dport="%d-%d" % r["ports"], sourceAddressPrefixes=r["srcs"],
+                         expandedSourceAddressPrefix=r["srcs"]) for r in rules]
+            entries.append(entry(level, eff, nsg=level))
+        eff_file = self.file({"value": entries})
+        lines = []
+        def host(prefix):
+            return prefix.replace("0.0/16", "%d.%d" % (rnd.randrange(256), rnd.randrange(1, 255)))
+
+        all_rules = levels["subnet"] + levels["nic"]
+        for _ in range(600):
+            r = rnd.choice(all_rules)  # aimed at a rule most of the time, so that user rules decide too
+            if rnd.random() < 0.7:
+                d, a, b, port = r["dir"].lower(), host(rnd.choice(r["srcs"])), host(r["dst"]), rnd.randint(*r["ports"])
+            else:
+                d, a, b, port = rnd.choice(["inbound", "outbound"]), host(pfx()), host(pfx()), rnd.randrange(0, 1100)
+            proto = rnd.choice(["tcp", "udp"]) if r["proto"] == "*" else r["proto"].lower()
+            lines.append("%s %s %s:%d %s:%d" % (d, proto, a, rnd.randrange(1, 65536), b, port))
+        flows = "\n".join(lines) + "\n"
+        base = ["flow", "--tags", self.tags, "--vnet", "10.0.0.0/16", "--batch", "-"]
+        a = run(base + ["--nsg", files["subnet"], "--nic-nsg", files["nic"]], stdin=flows)
+        b = run(base + ["--nsg", eff_file], stdin=flows)
+        self.assertEqual((a.returncode, b.returncode), (0, 0), a.stderr + b.stderr)
+        # access, rule, priority, and the NSG that decided ("subnet" / "subnet (subnet web)")
+        va = [l.split("\t") for l in a.stdout.splitlines()]
+        vb = [l.split("\t") for l in b.stdout.splitlines()]
+        vb = [v[:3] + [v[3].split(" ")[0]] for v in vb]
+        self.assertEqual(len(va), 600)
+        self.assertEqual(va, vb)
+        self.assertGreater(sum(v[0] == "Allow" for v in va), 20)
+        self.assertGreater(sum(not v[1].startswith(("Deny", "Allow")) for v in va), 50)  # user rules decide too
+        self.assertEqual({v[3] for v in va}, {"subnet", "nic"})
+
+
 class TestEffectiveRoutes(Base):
     def rt(self, routes, wrap=True):
         return self.file({"nextLink": None, "value": routes} if wrap else routes)
