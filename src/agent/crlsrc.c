@@ -447,12 +447,13 @@ static void lookup_done(int result, struct evutil_addrinfo *res, void *arg)
 	struct crl_fetch *f = arg;
 	const void *a = NULL;
 
-	f->lookup = NULL;
 	if (result == EVUTIL_EAI_CANCEL || f->cancelled) {
+		/* the attempt it belonged to is over (and another may have started): touch nothing */
 		if (res)
 			evutil_freeaddrinfo(res);
 		return;
 	}
+	f->lookup = NULL;
 	if (result || !res) {
 		fetch_failed(f, "name lookup of %s failed: %s", f->host, evutil_gai_strerror(result));
 		if (res)
