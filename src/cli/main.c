@@ -13,6 +13,7 @@ static const struct verb verbs[] = {
 	{ "flow",  cmd_flow,  "is this flow allowed by the NSGs, and by which rule" },
 	{ "route", cmd_route, "the next hop of a destination under the route table" },
 	{ "verify", cmd_verify, "prove the subnet keeps its mandatory management traffic" },
+	{ "tags", cmd_tags, "service tags: which tags hold an address, diff two files, show one for a firewall" },
 	{ "up", cmd_up, "bring the cluster up: hosts, fabric, load balancer, firewalls, agents (root)" },
 	{ "down", cmd_down, "remove everything `up` made (root)" },
 	{ "status", cmd_status, "the hosts of a running cluster and the balancer's backends" },

@@ -84,7 +84,7 @@ static json_t *finding_json(const struct finding *f)
 	return o;
 }
 
-static void print_json(const struct verify_report *r, const struct verify_input *in, json_t *storage)
+static void print_json(const struct verify_report *r, const struct verify_input *in, json_t *storage, json_t *stale)
 {
 	char s[CIDR_STRLEN];
 	json_t *o = json_object(), *v = json_array(), *w = json_array(), *c = json_array();
@@ -104,6 +104,7 @@ static void print_json(const struct verify_report *r, const struct verify_input 
 	json_object_set_new(o, "warnings", w);
 	if (storage)
 		json_object_set(o, "storage", storage);
+	json_object_set(o, "staleTags", stale);
 	char *text = json_dumps(o, JSON_INDENT(2));
 	puts(text);
 	free(text);
@@ -175,7 +176,7 @@ static json_t *sarif_result(const struct finding *f, const struct verify_input *
 	return r;
 }
 
-static void print_sarif(const struct verify_report *r, const struct verify_input *in)
+static void print_sarif(const struct verify_report *r, const struct verify_input *in, json_t *stale)
 {
 	json_t *rules = json_array(), *results = json_array();
 	for (size_t i = 0; i < in->ndefs; i++)
@@ -193,6 +194,16 @@ static void print_sarif(const struct verify_report *r, const struct verify_input
 			      "https://json.schemastore.org/sarif-2.1.0.json", "version", "2.1.0", "runs", "tool",
 			      "driver", "name", "minet", "informationUri", "https://example.invalid/minet", "rules", rules,
 			      "results", results);
+	if (json_array_size(stale)) { /* an old tags file: a notification of the run, not a result */
+		json_t *notes = json_array(), *v;
+		size_t i;
+		json_array_foreach(stale, i, v)
+			json_array_append_new(notes, json_pack("{s:s, s:{s:O}}", "level", "warning", "message", "text",
+							       json_object_get(v, "message")));
+		json_object_set_new(json_array_get(json_object_get(o, "runs"), 0), "invocations",
+				    json_pack("[{s:b, s:o}]", "executionSuccessful", 1, "toolExecutionNotifications",
+					      notes));
+	}
 	char *text = json_dumps(o, JSON_INDENT(2));
 	puts(text);
 	free(text);
@@ -300,9 +311,12 @@ int cmd_verify(int argc, char **argv)
 	}
 	struct policy p;
 	struct verify_report rep;
+	json_t *stale = NULL;
 	int rc = 2;
 	if (policy_load(&p, &pa) < 0)
 		goto out;
+	stale = json_array();
+	tags_warn_stale(&p.tags, "minet verify", json || sarif ? stale : NULL);
 	in.env = &p.env;
 	in.nsg = &p.nsg;
 	in.nic = p.has_nic ? &p.nic : NULL;
@@ -314,9 +328,9 @@ int cmd_verify(int argc, char **argv)
 	if (verify_run(&in, &rep, &d) < 0)
 		goto out;
 	if (json)
-		print_json(&rep, &in, storage);
+		print_json(&rep, &in, storage, stale);
 	else if (sarif)
-		print_sarif(&rep, &in);
+		print_sarif(&rep, &in, stale);
 	else
 		print_text(&rep, &in, set);
 	if (!json && !sarif)
@@ -325,6 +339,7 @@ int cmd_verify(int argc, char **argv)
 	verify_report_free(&rep);
 out:
 	json_decref(storage);
+	json_decref(stale);
 	policy_free(&p);
 	return rc;
 }
