@@ -153,6 +153,7 @@ class StorageLab(unittest.TestCase):
 class StorageTopology(unittest.TestCase):
     def test_a_topology_firewall_is_validated(self):
         topo = json.loads(run(["topology", "--default"]).stdout)
+        idx = {h["name"]: i for i, h in enumerate(topo["hosts"])}
         for h in topo["hosts"]:
             if h["name"] == "storage-ne":
                 h["networkRuleSet"] = {"defaultAction": "Maybe"}
@@ -163,8 +164,8 @@ class StorageTopology(unittest.TestCase):
         try:
             p = run(["compile", f.name])
             self.assertEqual(p.returncode, 2, p.stdout)
-            self.assertIn("hosts[5].networkRuleSet: defaultAction: 'Maybe'", p.stderr)
-            self.assertIn("hosts[6]: networkRuleSet: only a storage host has one", p.stderr)
+            self.assertIn("hosts[%d].networkRuleSet: defaultAction: 'Maybe'" % idx["storage-ne"], p.stderr)
+            self.assertIn("hosts[%d]: networkRuleSet: only a storage host has one" % idx["app"], p.stderr)
         finally:
             os.unlink(f.name)
 
