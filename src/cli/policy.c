@@ -8,6 +8,7 @@
 #include "model/diag.h"
 #include "model/effective.h"
 #include "model/jsonin.h"
+#include "model/shapes.h"
 
 int policy_opt(struct policy_args *a, int opt, const char *arg)
 {
@@ -45,72 +46,63 @@ static void load_env_tags(struct tagdb *db, struct diag *d)
 	free(list);
 }
 
-/* A JSON file of any top-level type (PowerShell's ConvertTo-Json of a list is an array); syntax errors as jsonin
- * reports them. NULL on error (reported). */
-static json_t *load_any(const char *path, size_t max, struct diag *d)
+/* --routes / --nsg are read through the shapes table (model/shapes.h); effective output (SHAPE_F_EFFECTIVE)
+ * goes to its own readers (model/effective.h). */
+struct picked {
+	struct shape_pick pk;
+	struct diag saved;
+};
+
+static bool pick(struct picked *x, const char *arg, enum shape_kind kind, size_t max, struct diag *d)
 {
-	size_t len;
-	json_error_t err;
-	char *buf = jsonin_read_file(path, max, 0, &len, d);
-	if (!buf)
-		return NULL;
-	if (len == 0) {
-		diag_err(d, NULL, "empty file, expected a JSON object");
-		free(buf);
-		return NULL;
+	x->saved = *d;
+	d->file = arg;
+	if (shapes_load(arg, kind, max, &x->pk, d) < 0) {
+		d->file = x->saved.file;
+		return false;
 	}
-	json_t *root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &err);
-	free(buf);
-	if (!root)
-		diag_err(d, NULL, "line %d, column %d: %s", err.line, err.column, err.text);
-	return root;
+	shapes_pick_diag(&x->pk, d);
+	return true;
 }
 
-/* Only effective output may be a top-level array; for everything else, what jsonin says. */
-static bool object_or_effective(json_t *root, bool effective, struct diag *d)
+static void unpick(struct picked *x, struct diag *d)
 {
-	if (json_is_object(root) || effective)
-		return true;
-	diag_err(d, NULL, "expected a JSON object at the top level, found %s", jsonin_typename(root));
-	return false;
+	shapes_pick_free(&x->pk);
+	d->file = x->saved.file;
+	d->map_path = x->saved.map_path;
+	d->map_ctx = x->saved.map_ctx;
 }
 
-/* --routes: a route table, or an effective route table (the whole FIB). [temporary dispatch: moves into the
- * shapes table of model/shapes.c] */
-static bool load_routes(struct policy *p, const char *path, struct diag *d)
+/* --routes: a route table, or an effective route table (the whole FIB). */
+static bool load_routes(struct policy *p, const char *arg, struct diag *d)
 {
-	const char *saved = d->file;
-	d->file = path;
-	json_t *root = load_any(path, RT_MAX_BYTES, d);
-	int rc = -1;
-	bool eff = root && effective_routes_shape(root);
-	if (eff)
-		rc = effective_routes_load_json(&p->rt, root, path, d);
-	else if (root && object_or_effective(root, eff, d))
-		rc = rt_load_json(&p->rt, root, path, &p->tags, d);
-	json_decref(root);
-	d->file = saved;
+	struct picked x;
+	if (!pick(&x, arg, SHAPE_RT, RT_MAX_BYTES, d))
+		return false;
+	int rc = x.pk.flags & SHAPE_F_EFFECTIVE ? effective_routes_load_json(&p->rt, x.pk.canon, x.pk.file, d)
+						 : rt_load_json(&p->rt, x.pk.canon, x.pk.file, &p->tags, d);
+	unpick(&x, d);
 	return rc == 0;
 }
 
 /* --nsg: an NSG, or effective security rules, which hold the subnet's and the NIC's NSG (so no --nic-nsg). */
 static void load_nsg(struct policy *p, const struct policy_args *a, struct diag *d)
 {
-	const char *saved = d->file;
-	d->file = a->nsg;
-	json_t *root = load_any(a->nsg, NSG_MAX_BYTES, d);
-	if (root && effective_nsg_shape(root)) {
+	struct picked x;
+	if (!pick(&x, a->nsg, SHAPE_NSG, NSG_MAX_BYTES, d))
+		return;
+	if (x.pk.flags & SHAPE_F_EFFECTIVE) {
+		p->effective_nsg = true;
 		if (a->nic_nsg)
 			diag_err(d, NULL, "holds the effective rules of the subnet and the network interface; leave out "
 				 "--nic-nsg");
 		else
-			effective_nsg_load_json(&p->nsg, &p->has_nsg, &p->nic, &p->has_nic, root, a->nsg, &p->env, d);
-		p->effective_nsg = true;
-	} else if (root && object_or_effective(root, false, d)) {
-		p->has_nsg = nsg_load_json(&p->nsg, root, a->nsg, &p->env, d) == 0;
+			effective_nsg_load_json(&p->nsg, &p->has_nsg, &p->nic, &p->has_nic, x.pk.canon, x.pk.file, &p->env,
+						d);
+	} else {
+		p->has_nsg = nsg_load_json(&p->nsg, x.pk.canon, x.pk.file, &p->env, d) == 0;
 	}
-	json_decref(root);
-	d->file = saved;
+	unpick(&x, d);
 }
 
 /* With an effective route table and no --vnet: the VNet's address space is what its VnetLocal routes cover. */
@@ -185,8 +177,17 @@ int policy_load(struct policy *p, const struct policy_args *a)
 		p->env.asgs = &p->asg;
 	if (a->nsg)
 		load_nsg(p, a, &d);
-	if (a->nic_nsg && !p->effective_nsg)
-		p->has_nic = nsg_load_file(&p->nic, a->nic_nsg, &p->env, &d) == 0;
+	if (a->nic_nsg && !p->effective_nsg) {
+		struct picked x;
+		if (pick(&x, a->nic_nsg, SHAPE_NSG, NSG_MAX_BYTES, &d)) {
+			if (x.pk.flags & SHAPE_F_EFFECTIVE)
+				diag_err(&d, NULL, "effective security rules hold the subnet's and the network interface's "
+					 "NSG: give them with --nsg alone");
+			else
+				p->has_nic = nsg_load_json(&p->nic, x.pk.canon, x.pk.file, &p->env, &d) == 0;
+			unpick(&x, &d);
+		}
+	}
 	return d.errors ? -1 : 0;
 }
 

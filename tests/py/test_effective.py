@@ -209,6 +209,11 @@ class TestEffectiveNsg(Base):
         self.bad(["flow", "--tags", self.tags, "--vnet", "10.0.0.0/16", "--nsg", f, "--nic-nsg", f, "--direction",
                   "inbound", "--protocol", "tcp", "--src", "1.2.3.4:1", "--dst", "10.0.0.4:80"],
                  [f + ": holds the effective rules of the subnet and the network interface; leave out --nic-nsg"])
+        nsg = self.file({"name": "n", "properties": {"securityRules": []}})
+        self.bad(["flow", "--tags", self.tags, "--vnet", "10.0.0.0/16", "--nsg", nsg, "--nic-nsg", f, "--direction",
+                  "inbound", "--protocol", "tcp", "--src", "1.2.3.4:1", "--dst", "10.0.0.4:80"],
+                 [f + ": effective security rules hold the subnet's and the network interface's NSG: give them with "
+                      "--nsg alone"])
 
 
 class TestEffectiveRoutes(Base):
