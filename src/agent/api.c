@@ -2,7 +2,9 @@
  *   GET /v1/health   {"status":"ok"} (503 {"status":"no-crl"} while no valid CRL is in force)
  *   GET /v1/status   node, uptime, own certificate, CRLs in force, live connections
  *   GET /metrics     Prometheus text
- * Nothing here executes anything or changes state: the API is read-only. */
+ *   POST /v1/backup, POST /v1/auditlog   upload a blob to a storage host (upload.c; every client of the agent is a
+ *                    management client: the handshake admits only clientAuth certificates of the cluster's CA)
+ * Nothing else executes anything or changes state. */
 #include <stdio.h>
 #include <string.h>
 #include <event2/buffer.h>
@@ -11,6 +13,7 @@
 #include <jansson.h>
 
 #include "agent/agent.h"
+#include "agent/upload.h"
 
 static const char *const path_names[PATH_COUNT] = { "/v1/health", "/v1/status", "/metrics", "other" };
 static const int codes[CODE_COUNT] = { 200, 404, 405 };
@@ -166,6 +169,10 @@ void api_request(struct evhttp_request *req, void *arg)
 
 	if (!c || !c->established) { /* cannot happen: evhttp reads requests only after the handshake */
 		evhttp_send_error(req, 403, "Forbidden");
+		return;
+	}
+	if ((plen == 10 && !memcmp(uri, "/v1/backup", 10)) || (plen == 12 && !memcmp(uri, "/v1/auditlog", 12))) {
+		upload_request(req, plen == 10 ? "backup" : "auditlog");
 		return;
 	}
 	for (int p = 0; p < PATH_OTHER; p++)

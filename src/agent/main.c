@@ -19,6 +19,7 @@
 
 #include "agent/agent.h"
 #include "agent/listenaddr.h"
+#include "agent/upload.h"
 #include "pki/pkifile.h"
 
 static const char usage_text[] =
@@ -32,14 +33,17 @@ static const char usage_text[] =
 	"the CRLs in --crl (one per CA of --ca). No valid CRL, or an expired one, refuses every handshake.\n"
 	"SIGHUP rereads --cert, --key, --ca and --crl without dropping connections; --crl is also reread when it\n"
 	"changes and --crl-url fetched every --crl-refresh seconds (default 60). Connections whose certificate a\n"
-	"new CRL revokes are closed at once. API: GET /v1/health, /v1/status, /metrics.\n"
+	"new CRL revokes are closed at once. API: GET /v1/health, /v1/status, /metrics; POST /v1/backup, /v1/auditlog\n"
+	"upload a blob to a storage host: --storage NAME=IP[:PORT] (repeatable) [--storage-account A --storage-key K]\n"
+	"(default: Azurite's devstoreaccount1), verified against --ca.\n"
 	"A fetch is bounded: 64 KiB of headers, --crl-max-size of body (default 16M), --crl-timeout seconds in all\n"
 	"(default 30); the name is resolved asynchronously (/etc/resolv.conf, or --dns); failures are retried\n"
 	"with backoff, keeping the CRL in force.\n"
 	"Exit status: 0 clean shutdown (or --check passed), 1 startup failure, 2 bad usage.\n";
 
 enum { O_LISTEN = 1, O_CERT, O_KEY, O_CA, O_CRL, O_CRL_URL, O_CRL_REFRESH, O_GRACE, O_NAME, O_USER, O_LOG,
-       O_HS_TIMEOUT, O_IDLE_TIMEOUT, O_MAX_CONNS, O_CHECK, O_HELP, O_CRLSRC };
+       O_HS_TIMEOUT, O_IDLE_TIMEOUT, O_MAX_CONNS, O_CHECK, O_HELP, O_CRLSRC, O_STORAGE, O_STORAGE_ACCOUNT,
+       O_STORAGE_KEY };
 
 static const struct option opts[] = {
 	{ "listen", required_argument, NULL, O_LISTEN },
@@ -60,6 +64,9 @@ static const struct option opts[] = {
 	{ "crl-max-size", required_argument, NULL, O_CRLSRC },  /* the fetcher's own options (crlsrc.c) */
 	{ "crl-timeout", required_argument, NULL, O_CRLSRC },
 	{ "dns", required_argument, NULL, O_CRLSRC },
+	{ "storage", required_argument, NULL, O_STORAGE },
+	{ "storage-account", required_argument, NULL, O_STORAGE_ACCOUNT },
+	{ "storage-key", required_argument, NULL, O_STORAGE_KEY },
 	{ "help", no_argument, NULL, O_HELP },
 	{ NULL, 0, NULL, 0 },
 };
@@ -133,6 +140,15 @@ static int parse_opts(int argc, char **argv, struct agent_opts *o)
 				return usage_err("--max-conns wants 1..1000000", optarg);
 			break;
 		case O_CHECK: o->check_only = 1; break;
+		case O_STORAGE:
+		case O_STORAGE_ACCOUNT:
+		case O_STORAGE_KEY: { /* backups and audit logs (upload.c) */
+			char e[160];
+			if (upload_opt(c == O_STORAGE ? "storage" : c == O_STORAGE_ACCOUNT ? "storage-account" : "storage-key",
+				       optarg, e, sizeof(e)))
+				return usage_err(e, NULL);
+			break;
+		}
 		case O_CRLSRC:
 			if (crlsrc_opt(o, opts[li].name, optarg, host, sizeof(host)))
 				return usage_err(host, NULL);
@@ -302,6 +318,10 @@ int main(int argc, char **argv)
 		agent_log("error: cannot create the event loop");
 		goto out;
 	}
+	if (upload_init(ag.base, SSL_CTX_get_cert_store(ag.ctx), ag.o.name, err, sizeof(err))) {
+		agent_log("error: %s", err);
+		goto out;
+	}
 	evhttp_set_bevcb(ag.http, tls_bevcb, &ag);
 	evhttp_set_gencb(ag.http, api_request, &ag);
 	evhttp_set_timeout(ag.http, (int)ag.o.idle_timeout);
@@ -338,6 +358,7 @@ out:
 		event_base_free(ag.base);
 	if (ag.job_efd >= 0)
 		close(ag.job_efd);
+	upload_free();
 	SSL_CTX_free(ag.ctx);
 	sk_X509_pop_free(ag.cas, X509_free);
 	crl_store_free(ag.crl);
