@@ -167,7 +167,8 @@ static json_t *f_json(struct ev *e, json_t **a, int n)
 	if (!need(e, a[0], JSON_STRING, "json", 0))
 		return NULL;
 	json_error_t je;
-	json_t *r = json_loadb(json_string_value(a[0]), json_string_length(a[0]), JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &je);
+	json_t *r = json_loadb(json_string_value(a[0]), json_string_length(a[0]), JSON_DECODE_ANY | JSON_REJECT_DUPLICATES,
+			       &je);
 	return r ? r : fail(e, "json(): %s", je.text);
 }
 

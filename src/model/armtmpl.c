@@ -1,5 +1,6 @@
 /* ARM template evaluation: a recursive-descent parser for the "[…]" expression language that evaluates as it
- * parses (no tree), a table of functions, and a walk over "resources" that expands copy loops and conditions.
+ * parses (no tree), calling the table of functions in armfn.c, and a walk over "resources" that expands copy loops,
+ * conditions and nested deployments.
  * Values are jansson values; every function returns a new reference or NULL with ev.err set.
  * Parameters and variables are evaluated on first use and cached, so a variable used by 1,000 rules costs once. */
 #include "model/armtmpl.h"
@@ -36,10 +37,11 @@ static const char *pjoin(char *buf, size_t n, const char *path, const char *key)
 static const char *pindex(char *buf, size_t n, const char *path, size_t i)
 {
 	char num[24], *q = num + sizeof(num);
+	size_t k = i;
 	*--q = 0;
 	do
-		*--q = (char)('0' + i % 10);
-	while (i /= 10);
+		*--q = (char)('0' + k % 10);
+	while (k /= 10);
 	size_t a = strlen(path), b = (size_t)(num + sizeof(num) - 1 - q);
 	if (a + b + 3 > n)
 		return jsonin_index(buf, n, path, i);
@@ -472,9 +474,11 @@ json_t *armtmpl_parameters(struct ev *e, json_t **a, int n)
 	return v;
 }
 
-static json_t *copy_loop(struct ev *e, json_t *spec, const char *path, bool resource, json_t *(*body)(struct ev *, json_t *, const char *, void *), void *arg);
+typedef json_t *loop_body(struct ev *e, json_t *spec, const char *path, void *arg);
+static json_t *copy_loop(struct ev *e, json_t *spec, const char *path, bool resource, loop_body *body, void *arg);
 
-static json_t *var_copy_input(struct ev *e, json_t *spec, const char *path, void *arg)
+/* The body of a variable or property copy loop: its input, evaluated at the current index. */
+static json_t *copy_input(struct ev *e, json_t *spec, const char *path, void *arg)
 {
 	char p[600];
 	json_t *in = json_object_get(spec, "input");
@@ -500,7 +504,7 @@ static json_t *var_def(struct ev *e, const char *name, char *path, size_t n)
 		const char *cn = json_string_value(json_object_get(c, "name"));
 		if (cn && !strcasecmp(cn, name)) {
 			snprintf(path, n, "%svariables.copy[%zu]", e->base, i);
-			return copy_loop(e, c, path, false, var_copy_input, NULL);
+			return copy_loop(e, c, path, false, copy_input, NULL);
 		}
 	}
 	return fail(e, "variable '%s' is not declared", name);
@@ -571,14 +575,8 @@ static json_t *ev_string(struct ev *e, json_t *s, const char *path)
 	return v;
 }
 
-static json_t *prop_copy_input(struct ev *e, json_t *spec, const char *path, void *arg)
-{
-	return var_copy_input(e, spec, path, arg);
-}
-
 /* A copy loop's count, then body() once per index with the loop pushed; the results as an array. */
-static json_t *copy_loop(struct ev *e, json_t *spec, const char *path, bool resource,
-			 json_t *(*body)(struct ev *, json_t *, const char *, void *), void *arg)
+static json_t *copy_loop(struct ev *e, json_t *spec, const char *path, bool resource, loop_body *body, void *arg)
 {
 	char p[600];
 	const char *name = json_string_value(json_object_get(spec, "name"));
@@ -661,7 +659,7 @@ static json_t *ev_object(struct ev *e, json_t *o, const char *path)
 	size_t i;
 	json_array_foreach(cp, i, v) {
 		snprintf(p, sizeof(p), "%s%scopy[%zu]", path, *path ? "." : "", i);
-		json_t *arr = copy_loop(e, v, p, false, prop_copy_input, NULL);
+		json_t *arr = copy_loop(e, v, p, false, copy_input, NULL);
 		if (!arr)
 			goto bad;
 		json_object_set_new(r, json_string_value(json_object_get(v, "name")), arr);
