@@ -59,11 +59,26 @@ static void refuse(struct conn *c, enum refusal r, const char *fmt, ...)
 
 static void cert_ids(X509 *x, char *subject, size_t slen, char *serial, size_t serlen)
 {
+	const X509_NAME *nm = X509_get_subject_name(x);
 	struct crl_serial sn;
-	char raw[256];
+	size_t n = 0;
 
-	X509_NAME_oneline(X509_get_subject_name(x), raw, (int)sizeof(raw));
-	agent_log_escape(raw, subject, slen);
+	/* "/O=minet/CN=ops" as X509_NAME_oneline writes it, but from the raw UTF-8 values, each escaped once for
+	 * the log (oneline's own \xHH escapes would be escaped again) */
+	subject[0] = 0;
+	for (int i = 0; i < X509_NAME_entry_count(nm) && n + 1 < slen; i++) {
+		const X509_NAME_ENTRY *e = X509_NAME_get_entry(nm, i);
+		int nid = OBJ_obj2nid(X509_NAME_ENTRY_get_object(e));
+		const char *sn_ = nid != NID_undef ? OBJ_nid2sn(nid) : "?";
+		unsigned char *u = NULL;
+		int ulen = ASN1_STRING_to_UTF8(&u, X509_NAME_ENTRY_get_data(e));
+		char raw[300], esc[600];
+
+		snprintf(raw, sizeof(raw), "%.*s", ulen > 0 ? ulen : 0, ulen > 0 ? (const char *)u : "");
+		OPENSSL_free(u);
+		agent_log_escape(raw, esc, sizeof(esc));
+		n += (size_t)snprintf(subject + n, slen - n, "/%s=%s", sn_, esc);
+	}
 	if (crl_serial_from_asn1(X509_get0_serialNumber(x), &sn))
 		snprintf(serial, serlen, "(longer than 20 octets)");
 	else
