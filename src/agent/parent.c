@@ -30,6 +30,8 @@ struct worker_slot {
 	struct bufferevent *bev;
 	time_t started;
 	struct event *restart_ev;
+	pid_t dead_pid;            /* the last worker in this slot, and how it ended */
+	int dead_status;
 	int listen_fds[AGENT_MAX_LISTEN];
 };
 
@@ -81,6 +83,13 @@ static void send_frame(struct worker_slot *w, uint32_t type, const struct ipc_bl
 
 	if (!w->bev)
 		return;
+	if (evbuffer_get_length(bufferevent_get_output(w->bev)) > (256u << 20)) {
+		/* a worker that stopped reading: a fresh one gets the current material at start */
+		agent_log("error: worker %d (pid %d) does not read its messages; killing it", (int)(w - slots),
+			  (int)w->pid);
+		kill(w->pid, SIGKILL);
+		return;
+	}
 	if (!(f = ipc_frame_build(type, b, n, &len))) {
 		agent_log("error: cannot frame a message for worker %d", (int)(w - slots));
 		return;
@@ -174,8 +183,19 @@ static void spawn(struct worker_slot *w);
 
 static void restart_cb(evutil_socket_t fd, short what, void *arg)
 {
-	if (!shutting_down)
-		spawn(arg);
+	struct worker_slot *w = arg;
+	int i = (int)(w - slots), st = w->dead_status;
+
+	if (shutting_down) /* it went with the SIGTERM to the whole group: no restart, no alarm */
+		return;
+	if (WIFSIGNALED(st))
+		agent_log("error: worker %d (pid %d) killed by signal %d; restarting it", i, (int)w->dead_pid,
+			  WTERMSIG(st));
+	else
+		agent_log("error: worker %d (pid %d) exited with status %d; restarting it", i, (int)w->dead_pid,
+			  WEXITSTATUS(st));
+	pa->sh->w[i].restarts++;
+	spawn(w);
 }
 
 static void spawn(struct worker_slot *w)
@@ -252,15 +272,12 @@ static void chld_cb(evutil_socket_t sig, short what, void *arg)
 			pa->sh->w[i].pid = 0;
 			if (shutting_down)
 				break;
-			pa->sh->w[i].restarts++;
+			w->dead_pid = pid;
+			w->dead_status = status;
+			/* 100 ms: a SIGTERM sent to the whole group reaches us too; 1 s when it died at once */
+			tv.tv_usec = 100000;
 			if (time(NULL) - w->started < 1)
-				tv.tv_sec = 1; /* it died at once: do not spin */
-			if (WIFSIGNALED(status))
-				agent_log("error: worker %d (pid %d) killed by signal %d; restarting it%s", i, (int)pid,
-					  WTERMSIG(status), tv.tv_sec ? " in 1 s" : "");
-			else
-				agent_log("error: worker %d (pid %d) exited with status %d; restarting it%s", i, (int)pid,
-					  WEXITSTATUS(status), tv.tv_sec ? " in 1 s" : "");
+				tv.tv_sec = 1;
 			evtimer_add(w->restart_ev, &tv);
 			break;
 		}
