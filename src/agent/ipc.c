@@ -4,7 +4,7 @@
 
 #include "agent/ipc.h"
 
-static const unsigned type_blobs[IPC_TYPE_MAX + 1] = { [IPC_TLS] = 3, [IPC_CRL] = 2, [IPC_READY] = 0 };
+static const unsigned type_blobs[IPC_TYPE_MAX + 1] = { [IPC_TLS] = 3, [IPC_CRL] = 2, [IPC_READY] = 0, [IPC_TLS_OK] = 0 };
 
 unsigned ipc_type_blobs(uint32_t type)
 {

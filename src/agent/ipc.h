@@ -12,7 +12,8 @@ enum ipc_type {
 	IPC_TLS = 1,    /* 3 blobs: certificate chain PEM, private key PEM, CA bundle PEM */
 	IPC_CRL = 2,    /* 2 blobs: source (text), CRL bytes (PEM or DER) */
 	IPC_READY = 3,  /* 0 blobs: the initial material is sent, start accepting */
-	IPC_TYPE_MAX = 3
+	IPC_TLS_OK = 4, /* 0 blobs, worker to parent: the last IPC_TLS is in use for new connections */
+	IPC_TYPE_MAX = 4
 };
 
 #define IPC_HDR_LEN 8u

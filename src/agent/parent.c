@@ -30,6 +30,7 @@ struct worker_slot {
 	struct bufferevent *bev;
 	time_t started;
 	struct event *restart_ev;
+	uint64_t tls_sent, tls_acks; /* IPC_TLS sent to it, and confirmed (in order) */
 	pid_t dead_pid;            /* the last worker in this slot, and how it ended */
 	int dead_status;
 	int listen_fds[AGENT_MAX_LISTEN];
@@ -47,7 +48,7 @@ static char crl_src[300], last_error[640];
 static time_t last_error_at;
 static struct event *chld_ev, *reload_ev, *inotify_ev;
 static int inotify_fd = -1;
-static uint64_t reloads, hups;
+static uint64_t reloads, hups, tls_gen, tls_gen_logged;
 static const char *crl_base;
 static char crl_dir_buf[4096], crl_base_buf[1024];
 
@@ -107,6 +108,7 @@ static void send_tls(struct worker_slot *w)
 				 { (const uint8_t *)cur_tls.ca, (uint32_t)cur_tls.ca_len } };
 
 	send_frame(w, IPC_TLS, b, 3);
+	w->tls_sent++;
 }
 
 static void send_crl(struct worker_slot *w)
@@ -169,9 +171,37 @@ void agent_crl_failed(struct agent *ag, const char *source, const char *err)
 
 /* ---- workers ---- */
 
+/* Every live worker confirmed the reloaded certificate: only now do new connections get it everywhere. */
+static void check_tls_acks(void)
+{
+	if (tls_gen == tls_gen_logged)
+		return;
+	for (int i = 0; i < nslots; i++)
+		if (slots[i].pid > 0 && slots[i].tls_acks != slots[i].tls_sent)
+			return;
+	tls_gen_logged = tls_gen;
+	agent_log("SIGHUP: certificate, key and CA reloaded (new connections use them)");
+}
+
+/* Workers send only IPC_TLS_OK frames (no payload); anything else, or too much, is dropped unread. */
 static void ipc_read_cb(struct bufferevent *bev, void *arg)
 {
-	evbuffer_drain(bufferevent_get_input(bev), evbuffer_get_length(bufferevent_get_input(bev)));
+	struct worker_slot *w = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+	uint8_t hdr[IPC_HDR_LEN];
+	const uint8_t *payload;
+	uint32_t type, len;
+
+	while (evbuffer_get_length(in) >= IPC_HDR_LEN) {
+		evbuffer_copyout(in, hdr, sizeof(hdr));
+		if (ipc_frame_parse(hdr, sizeof(hdr), &type, &payload, &len, NULL) != IPC_HDR_LEN || type != IPC_TLS_OK) {
+			evbuffer_drain(in, evbuffer_get_length(in));
+			return;
+		}
+		evbuffer_drain(in, IPC_HDR_LEN);
+		w->tls_acks++;
+	}
+	check_tls_acks();
 }
 
 static void ipc_event_cb(struct bufferevent *bev, short what, void *arg)
@@ -234,6 +264,7 @@ static void spawn(struct worker_slot *w)
 		return;
 	}
 	w->pid = pid;
+	w->tls_sent = w->tls_acks = 0;
 	w->ipc_fd = ipc[0];
 	w->fd_sock = fds[0];
 	w->started = time(NULL);
@@ -270,6 +301,7 @@ static void chld_cb(evutil_socket_t sig, short what, void *arg)
 			w->fd_sock = -1;
 			pa->sh->w[i].nconns = 0;
 			pa->sh->w[i].pid = 0;
+			check_tls_acks();
 			if (shutting_down)
 				break;
 			w->dead_pid = pid;
@@ -309,9 +341,10 @@ static void reload_cb(evutil_socket_t fd, short what, void *arg)
 			pa->cas = cas;
 			tls_material_free(&cur_tls);
 			cur_tls = m;
+			tls_gen++;
 			for (int i = 0; i < nslots; i++)
 				send_tls(&slots[i]);
-			agent_log("SIGHUP: certificate, key and CA reloaded (new connections use them)");
+			check_tls_acks(); /* logs once every worker confirmed */
 		} else {
 			tls_material_free(&m);
 		}

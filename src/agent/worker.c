@@ -193,13 +193,15 @@ static int start_listening(const struct worker_args *wa)
 static const struct worker_args *args;
 static int ready;
 
-static void on_tls(const struct ipc_blob *b)
+static void on_tls(struct bufferevent *ipc, const struct ipc_blob *b)
 {
 	struct tls_material m = { (char *)(uintptr_t)b[0].p, (char *)(uintptr_t)b[1].p, (char *)(uintptr_t)b[2].p,
 				  b[0].len, b[1].len, b[2].len };
 	STACK_OF(X509) *cas = NULL;
 	char err[400];
 	SSL_CTX *ctx = tls_ctx_from_material(&wk, &m, &cas, err, sizeof(err));
+	uint8_t *ack;
+	size_t acklen;
 
 	if (!ctx) {
 		agent_log("error: worker %d: certificate material from the parent refused: %s", wk.slot, err);
@@ -209,6 +211,10 @@ static void on_tls(const struct ipc_blob *b)
 	wk.ctx = ctx;
 	sk_X509_pop_free(wk.cas, X509_free);
 	wk.cas = cas;
+	if ((ack = ipc_frame_build(IPC_TLS_OK, NULL, 0, &acklen))) {
+		bufferevent_write(ipc, ack, acklen);
+		free(ack);
+	}
 }
 
 static void on_crl(const struct ipc_blob *b)
@@ -260,7 +266,7 @@ static void ipc_read_cb(struct bufferevent *bev, void *arg)
 		if (n <= 0 || ipc_blobs_parse(payload, len, ipc_type_blobs(type), b))
 			goto bad;
 		switch (type) {
-		case IPC_TLS: on_tls(b); break;
+		case IPC_TLS: on_tls(bev, b); break;
 		case IPC_CRL: on_crl(b); break;
 		case IPC_READY:
 			if (!ready) {
