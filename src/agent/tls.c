@@ -19,6 +19,8 @@
 #include "agent/agent.h"
 #include "pki/pkifile.h"
 
+#define LOG_REFUSALS_PER_S 50
+
 static int conn_idx = -1;
 
 static double now_mono(void)
@@ -108,20 +110,27 @@ static void conn_log_refusal(struct conn *c)
 			refuse(c, REF_PEER_CLOSED, "peer closed the connection during the handshake");
 	}
 	ag->st->hs_failed[c->ref]++;
-	if (c->ref == REF_RATE) { /* a flood: one line a second, not one per connection */
-		static time_t last;
+	{
+		/* A flood must not become a flood of log lines: at most LOG_REFUSALS_PER_S refusals a second are
+		 * written one by one, the rest counted and summed up in the next second's first line. */
+		static time_t win;
+		static unsigned in_win;
 		static uint64_t quiet;
 		time_t now = time(NULL);
 
-		if (now == last) {
+		if (now != win) {
+			if (quiet)
+				agent_log("refused: %llu more handshakes refused and not logged one by one (more than %d a "
+					  "second; see minet_agent_handshakes_failed_total)", (unsigned long long)quiet,
+					  LOG_REFUSALS_PER_S);
+			win = now;
+			in_win = 0;
+			quiet = 0;
+		}
+		if (++in_win > LOG_REFUSALS_PER_S) {
 			quiet++;
 			return;
 		}
-		last = now;
-		agent_log("refused peer=%s subject=\"-\" serial=- reason=%s: %s (%llu more refused since the last such line)",
-			  c->peer, slugs[c->ref], c->reason, (unsigned long long)quiet);
-		quiet = 0;
-		return;
 	}
 	agent_log("refused peer=%s subject=\"%s\" serial=%s reason=%s: %s", c->peer[0] ? c->peer : "?",
 		  c->subject[0] ? c->subject : "-", c->serial[0] ? c->serial : "-", slugs[c->ref], c->reason);
