@@ -66,6 +66,9 @@ struct agent_opts {
 	long workers;              /* 0: one per online CPU */
 	double hs_rate, hs_burst;  /* per source address per second; 0: unlimited */
 	int check_only;
+	const char *dns;          /* --dns ADDR[:PORT]: the name server for --crl-url (default: /etc/resolv.conf) */
+	long crl_max_size;        /* --crl-max-size: largest fetched CRL body, bytes */
+	long crl_timeout;         /* --crl-timeout: a whole fetch (lookup, connect, transfer), seconds */
 };
 
 /* One worker's counters, in the shared mapping; written only by that worker. */
@@ -85,6 +88,8 @@ struct parent_stats {
 	char crl_source[300];
 	char crl_err[640];     /* why no CRL is in force ("" when one is) */
 	char last_error[640];  /* the last failed reload, kept after later successes */
+	char fetch_err[400];   /* why the last --crl-url fetch failed ("" when it did not) */
+	uint64_t fetches_failed;
 };
 
 struct agent_shared {
@@ -101,6 +106,7 @@ struct tls_material {
 
 struct crl_job;
 struct worker_slot;
+struct crl_fetch;
 
 struct agent {
 	struct agent_opts o;
@@ -117,13 +123,15 @@ struct agent {
 	struct stat crl_stat;      /* of --crl when last read, to notice changes */
 	unsigned char fetched_digest[32];
 	int have_fetched_digest;
-	struct evhttp_connection *fetch_conn;
-	int fetch_in_flight;
+	struct crl_fetch *fetch;   /* the --crl-url fetcher (crlsrc.c), or NULL */
+	char crl_fetch_err[400];   /* why the last fetch failed ("" when it did not) */
+	uint64_t crl_fetches_failed;
 	struct crl_job *job;       /* running in the CRL thread, or NULL */
 	int job_efd;
 	int pending_file;          /* reread --crl when the running job ends */
 	char *pending_buf;         /* or load this fetched CRL then */
 	size_t pending_len;
+	unsigned char pending_digest[32];
 	time_t started;
 	uint64_t crl_loads_ok, crl_loads_failed;
 	/* shared by parent and workers */
@@ -177,6 +185,10 @@ void crlsrc_load_initial(struct agent *ag);
 int crlsrc_start(struct agent *ag);
 /* SIGHUP or file change: reread --crl (in the CRL thread). */
 void crlsrc_reload_file(struct agent *ag);
+/* Options of the fetcher (--crl-max-size, --crl-timeout, --dns): defaults, and one option's value.
+ * crlsrc_opt returns 0, or -1 with the usage message in err. */
+void crlsrc_opts_default(struct agent_opts *o);
+int crlsrc_opt(struct agent_opts *o, const char *name, const char *val, char *err, size_t errlen);
 void crlsrc_stop(struct agent *ag);
 
 /* parent.c: called by crlsrc.c when a CRL was accepted (buf: its bytes) or refused. */

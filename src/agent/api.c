@@ -112,8 +112,8 @@ static json_t *status_json(struct agent *ag)
 							 (json_int_t)ag->sh->w[i].restarts));
 	iso(ps.crl_loaded_at, at, sizeof(at));
 	iso(ps.last_error_at, eat, sizeof(eat));
-	return json_pack("{s:s, s:I, s:i, s:o, s:{s:o, s:s, s:s?, s:f, s:s?, s:s?, s:I, s:I}, s:{s:I, s:I, s:I},"
-			 " s:o}",
+	return json_pack("{s:s, s:I, s:i, s:o, s:{s:o, s:s, s:s?, s:f, s:s?, s:s?, s:I, s:I, s:s?, s:I},"
+			 " s:{s:I, s:I, s:I}, s:o}",
 			 "node", ag->o.name,
 			 "uptime_seconds", (json_int_t)(now - ag->started),
 			 "worker", ag->slot,
@@ -127,6 +127,8 @@ static json_t *status_json(struct agent *ag)
 			 "last_error_at", ps.last_error[0] ? eat : NULL,
 			 "loads_ok", (json_int_t)ps.crl_loads_ok,
 			 "loads_failed", (json_int_t)ps.crl_loads_failed,
+			 "fetch_error", ps.fetch_err[0] ? ps.fetch_err : NULL,
+			 "fetches_failed", (json_int_t)ps.fetches_failed,
 			 "connections",
 			 "live", (json_int_t)t.nconns,
 			 "revocation_closes", (json_int_t)t.revocation_closes,
@@ -214,6 +216,9 @@ static void send_metrics(struct evhttp_request *req, struct agent *ag)
 			    "# HELP minet_agent_crl_last_error_seconds When the last CRL or SIGHUP reload failed (0: never).\n"
 			    "# TYPE minet_agent_crl_last_error_seconds gauge\n"
 			    "minet_agent_crl_last_error_seconds %lld\n"
+			    "# HELP minet_agent_crl_fetches_failed_total Failed --crl-url fetches.\n"
+			    "# TYPE minet_agent_crl_fetches_failed_total counter\n"
+			    "minet_agent_crl_fetches_failed_total %llu\n"
 			    "# HELP minet_agent_reloads_total Reloads run by the parent (SIGHUPs are coalesced into them).\n"
 			    "# TYPE minet_agent_reloads_total counter\n"
 			    "minet_agent_reloads_total %llu\n"
@@ -223,7 +228,7 @@ static void send_metrics(struct evhttp_request *req, struct agent *ag)
 			    t.nconns, entries, (long long)next, (long long)this_up,
 			    (long long)(this_up ? now - this_up : 0), ag->crl ? ag->crl_source : "", ag->crl ? 1 : 0,
 			    (unsigned long long)ps.crl_loads_ok, (unsigned long long)ps.crl_loads_failed,
-			    (long long)ps.last_error_at, (unsigned long long)ps.reloads, (unsigned long long)ps.hup_signals);
+			    (long long)ps.last_error_at, (unsigned long long)ps.fetches_failed, (unsigned long long)ps.reloads, (unsigned long long)ps.hup_signals);
 	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", "text/plain; version=0.0.4");
 	evhttp_send_reply(req, 200, "OK", out);
 	evbuffer_free(out);

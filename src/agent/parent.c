@@ -46,7 +46,7 @@ static uint8_t *crl_bytes;
 static size_t crl_len;
 static char crl_src[300], last_error[640];
 static time_t last_error_at;
-static struct event *chld_ev, *reload_ev, *inotify_ev;
+static struct event *chld_ev, *reload_ev, *inotify_ev, *publish_ev;
 static int inotify_fd = -1;
 static uint64_t reloads, hups, tls_gen, tls_gen_logged;
 static const char *crl_base;
@@ -72,6 +72,8 @@ static void publish(void)
 	snprintf(p->crl_source, sizeof(p->crl_source), "%s", pa->crl ? pa->crl_source : "");
 	snprintf(p->crl_err, sizeof(p->crl_err), "%s", pa->crl ? "" : pa->crl_err);
 	snprintf(p->last_error, sizeof(p->last_error), "%s", last_error);
+	snprintf(p->fetch_err, sizeof(p->fetch_err), "%s", pa->crl_fetch_err);
+	p->fetches_failed = pa->crl_fetches_failed;
 	__atomic_add_fetch(&p->seq, 1, __ATOMIC_ACQ_REL);
 }
 
@@ -369,6 +371,11 @@ static void hup_cb(evutil_socket_t sig, short what, void *arg)
 		evtimer_add(reload_ev, &tv);
 }
 
+static void publish_cb(evutil_socket_t fd, short what, void *arg)
+{
+	publish(); /* the fetcher's state (crlsrc.c) changes without telling us */
+}
+
 static void term_cb(evutil_socket_t sig, short what, void *arg)
 {
 	agent_log("signal %d: shutting down", (int)sig);
@@ -497,7 +504,8 @@ int parent_run(struct agent *ag, const struct tls_material *m, uid_t uid, gid_t 
 	ag->sig_int = evsignal_new(ag->base, SIGINT, term_cb, NULL);
 	sig_chld = evsignal_new(ag->base, SIGCHLD, chld_cb, NULL);
 	reload_ev = evtimer_new(ag->base, reload_cb, NULL);
-	if (!ag->sig_hup || !ag->sig_term || !ag->sig_int || !sig_chld || !reload_ev ||
+	publish_ev = event_new(ag->base, -1, EV_PERSIST, publish_cb, NULL);
+	if (!publish_ev || event_add(publish_ev, &(struct timeval){ 1, 0 }) || !ag->sig_hup || !ag->sig_term || !ag->sig_int || !sig_chld || !reload_ev ||
 	    evsignal_add(ag->sig_hup, NULL) || evsignal_add(ag->sig_term, NULL) || evsignal_add(ag->sig_int, NULL) ||
 	    evsignal_add(sig_chld, NULL) || watch_crl() || crlsrc_start(ag)) {
 		agent_log("error: cannot set up signals and timers");
@@ -555,6 +563,8 @@ out:
 		close(inotify_fd);
 	if (reload_ev)
 		event_free(reload_ev);
+	if (publish_ev)
+		event_free(publish_ev);
 	if (chld_ev)
 		event_free(chld_ev);
 	if (ag->sig_hup)

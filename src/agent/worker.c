@@ -345,6 +345,7 @@ void agent_parent_stats(const struct agent *ag, struct parent_stats *out)
 	out->crl_source[sizeof(out->crl_source) - 1] = 0;
 	out->crl_err[sizeof(out->crl_err) - 1] = 0;
 	out->last_error[sizeof(out->last_error) - 1] = 0;
+	out->fetch_err[sizeof(out->fetch_err) - 1] = 0;
 }
 
 const char *worker_crl_err(struct agent *ag, char *buf, size_t len)
