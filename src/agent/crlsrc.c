@@ -127,7 +127,7 @@ static void job_apply(struct agent *ag, struct crl_job *j)
 				  j->source, j->ms, name, num, in->entries, nu,
 				  in->next_update < time(NULL) ? " (ALREADY EXPIRED: handshakes will be refused)" : "");
 		}
-		tls_sweep_revoked(ag);
+		agent_crl_applied(ag, j->source, j->buf, j->len); /* hands it to the workers */
 		return;
 	}
 	ag->crl_loads_failed++;
@@ -137,6 +137,7 @@ static void job_apply(struct agent *ag, struct crl_job *j)
 		  ag->crl ? "keeping the CRL in force" : "no CRL in force: refusing every handshake");
 	if (!ag->crl)
 		snprintf(ag->crl_err, sizeof(ag->crl_err), "%s: %s", j->source, j->err);
+	agent_crl_failed(ag, j->source, j->err);
 }
 
 static struct crl_job *job_new(struct agent *ag, const char *source)
