@@ -222,7 +222,7 @@ int fib_prefixes(const struct netenv *env, const struct route_table *rt, struct 
 	for (size_t i = 0; i < v.n; i++) {
 		const struct cand *c = &v.v[i];
 		u128 span = c->hi - c->lo + 1, want = c->len ? (u128)1 << (128 - c->len) : 0; /* 0: 2^128 wraps */
-		bool v4 = addr_is_v4(c->lo);
+		bool v4 = addr_is_v4(c->lo) && c->len <= 32; /* an IPv6 prefix inside the mapped block is IPv6 */
 		if (v4)
 			want = c->len == 32 ? 1 : (u128)1 << (32 - c->len);
 		if (span != want && !(c->len == 0 && !v4 && c->lo == 0))
