@@ -113,8 +113,8 @@ static int parse_opts(int argc, char **argv, struct agent_opts *o)
 	o->idle_timeout = 120;
 	o->max_conns = 20000;
 	o->request_timeout = 30;
-	o->hs_rate = 50;
-	o->hs_burst = 100;
+	o->hs_rate = 200;
+	o->hs_burst = 400;
 	while ((c = getopt_long(argc, argv, "h", opts, &li)) != -1) {
 		switch (c) {
 		case O_LISTEN:

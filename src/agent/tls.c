@@ -340,6 +340,9 @@ static void info_cb(const SSL *ssl, int where, int ret)
 	}
 	if (where & SSL_CB_HANDSHAKE_DONE && !c->established) {
 		c->established = 1;
+		/* TLS 1.3: the client's last flight needs no answer, so the kernel delays its ACK (40 ms), and a
+		 * client with Nagle on holds its request until that ACK comes. Send the ACK now. */
+		setsockopt(SSL_get_fd(ssl), IPPROTO_TCP, TCP_QUICKACK, &(int){ 1 }, sizeof(int));
 		if (c->hs_timer) {
 			event_free(c->hs_timer);
 			c->hs_timer = NULL;
