@@ -118,9 +118,16 @@ int upload_init(struct event_base *base, X509_STORE *store, const char *name, ch
 		snprintf(err, errlen, "TLS client context");
 		return -1;
 	}
-	SSL_CTX_set1_cert_store(cctx, store); /* the agent's trust anchors: the cluster's CA; no file is read */
+	if (store)
+		upload_trust(store);
 	SSL_CTX_set_verify(cctx, SSL_VERIFY_PEER, NULL);
 	return 0;
+}
+
+void upload_trust(X509_STORE *store)
+{
+	if (cctx)
+		SSL_CTX_set1_cert_store(cctx, store); /* the agent's trust anchors: the cluster's CA; no file is read */
 }
 
 void upload_free(void)

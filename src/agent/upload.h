@@ -19,6 +19,8 @@ int upload_opt(const char *opt, const char *arg, char *err, size_t errlen);
 /* After the TLS context exists: a client context that verifies storage hosts against store (shared, not copied).
  * node names the blobs. 0 or -1 with a message. */
 int upload_init(struct event_base *base, X509_STORE *store, const char *node, char *err, size_t errlen);
+/* A new trust store (the worker's TLS material was reloaded): verify storage hosts against it from now on. */
+void upload_trust(X509_STORE *store);
 void upload_free(void);
 
 /* Serve POST /v1/backup (kind "backup") or /v1/auditlog (kind "auditlog"). */
