@@ -1051,7 +1051,7 @@ class TestUpDown(unittest.TestCase):
         self.assertEqual(down(a).returncode, 0)
         self.assertNothingLeft(a)
         self.assertEqual(mgmt(b, "sqlmgmt", 1440)[0], 0)
-        self.assertEqual(len(namespaces(f"minet-{b}-")), 11)
+        self.assertEqual(len(namespaces(f"minet-{b}-")), 16)
 
     def test_up_twice_same_name(self):
         name = cname("tw")
