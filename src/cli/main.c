@@ -23,6 +23,7 @@ static const struct verb verbs[] = {
 	{ "topology", cmd_topology, "print or export the built-in topology" },
 	{ "pki",   cmd_pki,   "the cluster's certificate authority: init, issue, revoke, crl, list" },
 	{ "mgmt",  cmd_mgmt,  "a mutual-TLS management client for the node agents" },
+	{ "mgmt-ip", cmd_mgmtip, "the management endpoint's public IP from an instance's FQDN (DNS)" },
 	{ "lbd", cmd_lbd, NULL }, /* the prober, started by up */
 };
 

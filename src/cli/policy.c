@@ -6,6 +6,9 @@
 #include <time.h>
 
 #include "model/diag.h"
+#include "model/effective.h"
+#include "model/jsonin.h"
+#include "model/shapes.h"
 
 int policy_opt(struct policy_args *a, int opt, const char *arg)
 {
@@ -22,6 +25,7 @@ int policy_opt(struct policy_args *a, int opt, const char *arg)
 	case OPT_NSG: a->nsg = arg; return 1;
 	case OPT_NIC_NSG: a->nic_nsg = arg; return 1;
 	case OPT_HOST_VIP: a->host_vip = arg; return 1;
+	case OPT_ASG: a->asg = arg; return 1;
 	default: return 0;
 	}
 }
@@ -53,11 +57,94 @@ int policy_load_tags(struct tagdb *db, const struct policy_args *a)
 	return d.errors ? -1 : 0;
 }
 
+/* --routes / --nsg are read through the shapes table (model/shapes.h); effective output (SHAPE_F_EFFECTIVE)
+ * goes to its own readers (model/effective.h). */
+struct picked {
+	struct shape_pick pk;
+	struct diag saved;
+};
+
+static bool pick(struct picked *x, const char *arg, enum shape_kind kind, size_t max, struct diag *d)
+{
+	x->saved = *d;
+	d->file = arg;
+	if (shapes_load(arg, kind, max, &x->pk, d) < 0) {
+		d->file = x->saved.file;
+		return false;
+	}
+	shapes_pick_diag(&x->pk, d);
+	return true;
+}
+
+static void unpick(struct picked *x, struct diag *d)
+{
+	shapes_pick_free(&x->pk);
+	d->file = x->saved.file;
+	d->map_path = x->saved.map_path;
+	d->map_ctx = x->saved.map_ctx;
+}
+
+/* --routes: a route table, or an effective route table (the whole FIB). */
+static bool load_routes(struct policy *p, const char *arg, struct diag *d)
+{
+	struct picked x;
+	if (!pick(&x, arg, SHAPE_RT, RT_MAX_BYTES, d))
+		return false;
+	int rc = x.pk.flags & SHAPE_F_EFFECTIVE ? effective_routes_load_json(&p->rt, x.pk.canon, x.pk.file, d)
+						 : rt_load_json(&p->rt, x.pk.canon, x.pk.file, &p->tags, d);
+	unpick(&x, d);
+	return rc == 0;
+}
+
+/* --nsg: an NSG, or effective security rules, which hold the subnet's and the NIC's NSG (so no --nic-nsg). */
+static void load_nsg(struct policy *p, const struct policy_args *a, struct diag *d)
+{
+	struct picked x;
+	if (!pick(&x, a->nsg, SHAPE_NSG, NSG_MAX_BYTES, d))
+		return;
+	if (x.pk.flags & SHAPE_F_EFFECTIVE) {
+		p->effective_nsg = true;
+		if (a->nic_nsg)
+			diag_err(d, NULL, "holds the effective rules of the subnet and the network interface; leave out "
+				 "--nic-nsg");
+		else
+			effective_nsg_load_json(&p->nsg, &p->has_nsg, &p->nic, &p->has_nic, x.pk.canon, x.pk.file, &p->env,
+						d);
+	} else {
+		p->has_nsg = nsg_load_json(&p->nsg, x.pk.canon, x.pk.file, &p->env, d) == 0;
+	}
+	unpick(&x, d);
+}
+
+/* With an effective route table and no --vnet: the VNet's address space is what its VnetLocal routes cover. */
+static char *vnet_from_routes(const struct route_table *rt)
+{
+	char *csv = NULL;
+	size_t len = 0;
+	for (size_t i = 0; i < rt->n; i++) {
+		if (rt->routes[i].hop != HOP_VNET_LOCAL)
+			continue;
+		size_t n = strlen(rt->routes[i].prefix_text);
+		char *nc = realloc(csv, len + n + 2);
+		if (!nc) {
+			free(csv);
+			return NULL;
+		}
+		csv = nc;
+		if (len)
+			csv[len++] = ',';
+		memcpy(csv + len, rt->routes[i].prefix_text, n + 1);
+		len += n;
+	}
+	return csv;
+}
+
 int policy_load(struct policy *p, const struct policy_args *a)
 {
 	struct diag d = { .out = stderr };
+	char *derived = NULL;
 	*p = (struct policy){ 0 };
-	if (!a->vnet) {
+	if (!a->vnet && !a->routes) {
 		fprintf(stderr, "minet: --vnet CIDR[,CIDR…] is required (the virtual network's address space)\n");
 		return -1;
 	}
@@ -68,10 +155,21 @@ int policy_load(struct policy *p, const struct policy_args *a)
 	if (d.errors)
 		return -1; /* everything below names tags: stop before reporting unknown ones */
 	if (a->routes)
-		p->has_rt = rt_load_file(&p->rt, a->routes, &p->tags, &d) == 0;
+		p->has_rt = load_routes(p, a->routes, &d);
+	const char *vnet = a->vnet;
+	if (!vnet) {
+		if (!p->has_rt || !p->rt.effective || !(vnet = derived = vnet_from_routes(&p->rt))) {
+			if (p->has_rt)
+				fprintf(stderr, "minet: --vnet CIDR[,CIDR…] is required (the virtual network's address "
+					"space)%s\n", p->rt.effective ? "; the effective routes have no VnetLocal route" : "");
+			return -1;
+		}
+	}
 	d.file = "--vnet";
 	/* A bad route table does not stop the NSGs from being checked: their errors are reported too. */
-	if (netenv_init(&p->env, &p->tags, a->vnet, &d) < 0)
+	int env_rc = netenv_init(&p->env, &p->tags, vnet, &d);
+	free(derived);
+	if (env_rc < 0)
 		return -1;
 	if (a->host_vip) { /* a lab's stand-in for 168.63.129.16 (minet up) */
 		u128 vip;
@@ -86,15 +184,37 @@ int policy_load(struct policy *p, const struct policy_args *a)
 		fprintf(stderr, "minet: out of memory\n");
 		return -1;
 	}
+	if (a->asg && (p->has_asg = asg_load_file(&p->asg, a->asg, &d) == 0))
+		p->env.asgs = &p->asg;
 	if (a->nsg)
-		p->has_nsg = nsg_load_file(&p->nsg, a->nsg, &p->env, &d) == 0;
-	if (a->nic_nsg)
-		p->has_nic = nsg_load_file(&p->nic, a->nic_nsg, &p->env, &d) == 0;
+		load_nsg(p, a, &d);
+	if (a->nic_nsg && !p->effective_nsg) {
+		struct picked x;
+		if (pick(&x, a->nic_nsg, SHAPE_NSG, NSG_MAX_BYTES, &d)) {
+			if (x.pk.flags & SHAPE_F_EFFECTIVE)
+				diag_err(&d, NULL, "effective security rules hold the subnet's and the network interface's "
+					 "NSG: give them with --nsg alone");
+			else
+				p->has_nic = nsg_load_json(&p->nic, x.pk.canon, x.pk.file, &p->env, &d) == 0;
+			unpick(&x, &d);
+		}
+	}
 	return d.errors ? -1 : 0;
+}
+
+void policy_print_notes(const struct policy *p, FILE *out, const char *prefix)
+{
+	const struct nsg *gs[2] = { p->has_nsg ? &p->nsg : NULL, p->has_nic ? &p->nic : NULL };
+	for (int k = 0; k < 2; k++)
+		for (size_t i = 0; gs[k] && i < gs[k]->n; i++)
+			if (gs[k]->rules[i].note)
+				fprintf(out, "%s%s\n", prefix, gs[k]->rules[i].note);
 }
 
 void policy_free(struct policy *p)
 {
+	if (p->has_asg)
+		asg_free(&p->asg);
 	if (p->has_nsg)
 		nsg_free(&p->nsg);
 	if (p->has_nic)

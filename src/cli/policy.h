@@ -4,8 +4,10 @@
 #define MINET_CLI_POLICY_H
 
 #include <getopt.h>
+#include <stdio.h>
 #include <jansson.h>
 
+#include "model/asg.h"
 #include "model/nsg.h"
 #include "model/routes.h"
 
@@ -14,7 +16,7 @@
 struct policy_args {
 	const char *tags[MAX_TAG_FILES];
 	int ntags;
-	const char *vnet, *routes, *nsg, *nic_nsg, *host_vip;
+	const char *vnet, *routes, *nsg, *nic_nsg, *host_vip, *asg;
 };
 
 struct policy {
@@ -22,21 +24,28 @@ struct policy {
 	struct route_table rt;
 	struct netenv env;
 	struct nsg nsg, nic;
-	bool has_rt, has_nsg, has_nic;
+	struct asg_map asg;
+	bool has_rt, has_nsg, has_nic, has_asg;
+	bool effective_nsg; /* --nsg held effective security rules: nsg is the subnet's, nic the NIC's */
 };
 
 /* Long options, values >= 1000 so verbs can add their own below. */
-enum { OPT_TAGS = 1000, OPT_VNET, OPT_ROUTES, OPT_NSG, OPT_NIC_NSG, OPT_HOST_VIP };
+enum { OPT_TAGS = 1000, OPT_VNET, OPT_ROUTES, OPT_NSG, OPT_NIC_NSG, OPT_HOST_VIP, OPT_ASG };
 #define POLICY_LONG_OPTIONS                                                                                  \
 	{ "tags", required_argument, NULL, OPT_TAGS }, { "vnet", required_argument, NULL, OPT_VNET },         \
 	{ "routes", required_argument, NULL, OPT_ROUTES }, { "nsg", required_argument, NULL, OPT_NSG },      \
-	{ "nic-nsg", required_argument, NULL, OPT_NIC_NSG }, { "host-vip", required_argument, NULL, OPT_HOST_VIP }
+	{ "nic-nsg", required_argument, NULL, OPT_NIC_NSG }, { "host-vip", required_argument, NULL, OPT_HOST_VIP }, \
+	{ "asg", required_argument, NULL, OPT_ASG }
 
 /* Take one of the options above; 1 if it was one, 0 if not, -1 on misuse (reported). */
 int policy_opt(struct policy_args *a, int opt, const char *arg);
 
 /* Load only the tags files (--tags, else MINET_TAGS) into db; errors printed. 0 or -1. */
 int policy_load_tags(struct tagdb *db, const struct policy_args *a);
+
+/* Every note of the NSGs in force (rules naming application security groups minet has no members for), one a
+ * line, each prefixed with `prefix`. */
+void policy_print_notes(const struct policy *p, FILE *out, const char *prefix);
 
 /* Load everything given. Every error is printed to stderr, naming the file and place. 0 or -1. */
 int policy_load(struct policy *p, const struct policy_args *a);

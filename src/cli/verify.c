@@ -11,6 +11,7 @@
 #include "cli/estate.h"
 #include "cli/policy.h"
 #include "cli/verbs.h"
+#include "cli/verify_storage.h"
 #include "model/jsonin.h"
 #include "model/jsonloc.h"
 
@@ -32,7 +33,8 @@ static const char verify_usage[] =
 	"(az graph query … -o json, pages concatenated, or JSON lines), each with its VNet's ranges and peerings, NSG\n"
 	"and route table by id, region and pair from the location; one line (text), one JSON line (--json) or SARIF\n"
 	"results (--sarif) per subnet. --threads N: worker threads (default: every core).\n"
-	"Exit: 0 every contract holds, 1 some fail, 2 bad input or usage.\n";
+	STORAGE_USAGE
+	"Exit: 0 every contract holds (and every storage account passes), 1 some fail, 2 bad input or usage.\n";
 
 enum { OPT_SUBNET = 1, OPT_REGION, OPT_PAIR, OPT_STRICT, OPT_CONTRACTS, OPT_JSON, OPT_SARIF, OPT_HELP, OPT_ESTATE,
        OPT_THREADS };
@@ -90,7 +92,7 @@ static json_t *finding_json(const struct finding *f)
 	return o;
 }
 
-static void print_json(const struct verify_report *r, const struct verify_input *in, json_t *stale)
+static void print_json(const struct verify_report *r, const struct verify_input *in, json_t *storage, json_t *stale)
 {
 	char s[CIDR_STRLEN];
 	json_t *o = json_object(), *v = json_array(), *w = json_array(), *c = json_array();
@@ -108,6 +110,8 @@ static void print_json(const struct verify_report *r, const struct verify_input 
 	json_object_set_new(o, "contracts", c);
 	json_object_set_new(o, "violations", v);
 	json_object_set_new(o, "warnings", w);
+	if (storage)
+		json_object_set(o, "storage", storage);
 	json_object_set(o, "staleTags", stale);
 	char *text = json_dumps(o, JSON_INDENT(2));
 	puts(text);
@@ -265,9 +269,12 @@ int cmd_verify(int argc, char **argv)
 		{ "help", no_argument, NULL, OPT_HELP },
 		{ "estate", required_argument, NULL, OPT_ESTATE },
 		{ "threads", required_argument, NULL, OPT_THREADS },
+		STORAGE_LONG_OPTIONS,
 		{ 0 },
 	};
 	struct policy_args pa = { 0 };
+	struct storage_args sa = { 0 };
+	json_t *storage = NULL;
 	struct verify_input in = { 0 };
 	struct estate_args ea = { 0 };
 	char *end;
@@ -278,6 +285,10 @@ int cmd_verify(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		int r = policy_opt(&pa, c, optarg);
 		if (r < 0)
+			return 2;
+		if (r)
+			continue;
+		if ((r = storage_opt(&sa, c, optarg)) < 0)
 			return 2;
 		if (r)
 			continue;
@@ -343,17 +354,23 @@ int cmd_verify(int argc, char **argv)
 	in.nic = p.has_nic ? &p.nic : NULL;
 	in.rt = p.has_rt ? &p.rt : NULL;
 	struct diag d = { .out = stderr, .file = "minet verify" };
+	int refused = storage_run(&sa, in.region, &in.subnet, &storage);
+	if (refused < 0)
+		goto out;
 	if (verify_run(&in, &rep, &d) < 0)
 		goto out;
 	if (json)
-		print_json(&rep, &in, stale);
+		print_json(&rep, &in, storage, stale);
 	else if (sarif)
 		print_sarif(&rep, &in, stale);
 	else
 		print_text(&rep, &in, set);
-	rc = rep.nviolations ? 1 : 0;
+	if (!json && !sarif)
+		storage_print(stdout, storage);
+	rc = rep.nviolations || refused ? 1 : 0;
 	verify_report_free(&rep);
 out:
+	json_decref(storage);
 	json_decref(stale);
 	policy_free(&p);
 	return rc;

@@ -10,6 +10,9 @@ void diag_err(struct diag *d, const char *path, const char *fmt, ...)
 	va_list ap;
 	va_start(ap, fmt);
 	fprintf(d->out, "%s: ", d->file ? d->file : "minet");
+	char mapped[1024];
+	if (path && d->map_path)
+		path = d->map_path(d->map_ctx, path, mapped, sizeof(mapped));
 	if (path && *path)
 		fprintf(d->out, "%s: ", path);
 	vfprintf(d->out, fmt, ap);

@@ -10,6 +10,10 @@ struct diag {
 	FILE *out;        /* where lines go; NULL discards them (fuzzers) */
 	const char *file; /* the file being read, as the user named it */
 	int errors;
+	/* When set, rewrites a path in the data being read into the path in the user's file (shapes.h):
+	 * the data was converted from another shape. */
+	const char *(*map_path)(const void *ctx, const char *path, char *buf, size_t n);
+	const void *map_ctx;
 };
 
 /* "FILE: PATH: message" (PATH may be NULL or empty for the whole file). */

@@ -6,10 +6,13 @@
 #include <strings.h>
 
 #include "model/jsonin.h"
+#include "model/shapes.h"
 
 static const char *const hop_names[] = {
 	[HOP_VNET_GATEWAY] = "VirtualNetworkGateway", [HOP_VNET_LOCAL] = "VnetLocal",
 	[HOP_INTERNET] = "Internet", [HOP_APPLIANCE] = "VirtualAppliance", [HOP_NONE] = "None",
+	[HOP_VNET_PEERING] = "VNetPeering", [HOP_VNET_GLOBAL_PEERING] = "VNetGlobalPeering",
+	[HOP_SERVICE_ENDPOINT] = "VirtualNetworkServiceEndpoint",
 };
 
 const char *next_hop_name(enum next_hop h)
@@ -23,6 +26,7 @@ static void route_free(struct route *r)
 	free(r->prefix_text);
 	free(r->hop_ip_text);
 	free(r->json_path);
+	free(r->source);
 }
 
 void rt_free(struct route_table *rt)
@@ -77,7 +81,7 @@ static int parse_route(json_t *e, const char *path, const struct tagdb *tags, st
 		return -1;
 
 	r->hop = (enum next_hop)-1;
-	for (size_t i = 0; i < sizeof(hop_names) / sizeof(hop_names[0]); i++)
+	for (size_t i = 0; i < HOP_UDR_TYPES; i++)
 		if (!strcasecmp(hop, hop_names[i]))
 			r->hop = (enum next_hop)i;
 	if ((int)r->hop < 0)
@@ -110,7 +114,8 @@ static int parse_route(json_t *e, const char *path, const struct tagdb *tags, st
 	r->name = strdup(name);
 	r->prefix_text = strdup(prefix);
 	r->hop_ip_text = hop_ip ? strdup(hop_ip) : NULL;
-	r->json_path = strdup(path);
+	char mapped[1024]; /* reports name the place in the user's file (shapes.h) */
+	r->json_path = strdup(d->map_path ? d->map_path(d->map_ctx, path, mapped, sizeof(mapped)) : path);
 	return 0;
 }
 
@@ -194,12 +199,18 @@ int rt_load_json(struct route_table *rt, json_t *root, const char *file, const s
 
 int rt_load_file(struct route_table *rt, const char *path, const struct tagdb *tags, struct diag *d)
 {
-	const char *saved = d->file;
+	struct diag saved = *d;
+	struct shape_pick pk;
 	d->file = path;
 	*rt = (struct route_table){ 0 };
-	json_t *root = jsonin_load_file(path, RT_MAX_BYTES, d);
-	int rc = root ? rt_load_json(rt, root, path, tags, d) : -1;
-	json_decref(root);
-	d->file = saved;
+	int rc = shapes_load(path, SHAPE_RT, RT_MAX_BYTES, &pk, d);
+	if (rc == 0) {
+		shapes_pick_diag(&pk, d);
+		rc = rt_load_json(rt, pk.canon, pk.file, tags, d);
+		shapes_pick_free(&pk);
+	}
+	d->file = saved.file;
+	d->map_path = saved.map_path;
+	d->map_ctx = saved.map_ctx;
 	return rc;
 }

@@ -85,7 +85,7 @@ class TestCorpus(unittest.TestCase):
 
     def test_messages_name_file_and_path(self):
         # Every line of a file's errors starts with "FILE: " and (except whole-file errors) a JSON path.
-        whole_file = ("empty file", "line ", "expected a JSON object", "file is ")
+        whole_file = ("empty file", "line ", "expected a JSON object", "file is ", "this is ")
         for args, want in parse_expected(os.path.join(BAD, "expected.txt")):
             for line in want:
                 with self.subTest(line=line):
