@@ -179,11 +179,12 @@ static int build_addr(struct addr_dim *d, const struct nsg_rule *rules, size_t n
 		d->v4start[i] = i ? (uint32_t)d->start[first + i] : 0;
 		d->v4cls[i] = d->cls[first + i];
 	}
-	for (size_t h = 0, i = 0; h <= 65536; h++) {
-		uint64_t a = (uint64_t)h << 16;
-		while (i + 1 < d->n4 && d->v4start[i + 1] <= a)
-			i++;
-		d->top[h] = (uint32_t)i;
+	/* top[h]: the last run starting at or before h << 16. Filled run by run: each run i covers the h from its
+	 * start (rounded up) to the next run's start (rounded up), exclusive. */
+	for (size_t i = 0, h = 0; i < d->n4; i++) {
+		size_t end = i + 1 < d->n4 ? (size_t)(((uint64_t)d->v4start[i + 1] + 65535) >> 16) : 65537;
+		for (; h < end; h++)
+			d->top[h] = (uint32_t)i;
 	}
 	d->top[65536] = (uint32_t)d->n4 - 1;
 	rc = 0;
