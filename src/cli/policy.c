@@ -110,6 +110,14 @@ static void load_nsg(struct policy *p, const struct policy_args *a, struct diag 
 		else
 			effective_nsg_load_json(&p->nsg, &p->has_nsg, &p->nic, &p->has_nic, x.pk.canon, x.pk.file, &p->env,
 						d);
+		/* One level only: the order of evaluation does not matter, and the verbs expect the subnet's first.
+		 * The NSG's name still says which level it is. */
+		if (p->has_nic && !p->has_nsg) {
+			p->nsg = p->nic;
+			p->nic = (struct nsg){ 0 };
+			p->has_nsg = true;
+			p->has_nic = false;
+		}
 	} else {
 		p->has_nsg = nsg_load_json(&p->nsg, x.pk.canon, x.pk.file, &p->env, d) == 0;
 	}

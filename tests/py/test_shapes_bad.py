@@ -262,8 +262,10 @@ class TestUnknownShapes(BadBase):
         "arm-parameters": ({"$schema": "https://schema.management.azure.com/schemas/2019-04-01/"
                                        "deploymentParameters.json#", "contentVersion": "1.0.0.0", "parameters": {}},
                            "this is an ARM parameters file"),
+        # effective security rules are read (model/effective.c): this one's association names no level
         "effective-nsg": ({"value": [{"networkSecurityGroup": {"id": "/x/nsg"}, "association": {},
-                                      "effectiveSecurityRules": []}]}, "this is effective security rules"),
+                                      "effectiveSecurityRules": []}]},
+                          "value[0].association: names neither a subnet nor a networkInterface"),
         "effective-routes": ({"value": [{"source": "Default", "state": "Active", "addressPrefix": ["10.0.0.0/16"],
                                          "nextHopType": "VnetLocal", "nextHopIpAddress": []}]},
                              "this is an effective route table"),
