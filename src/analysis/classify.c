@@ -56,10 +56,64 @@ struct event {
 	uint32_t set; /* index of a distinct set */
 };
 
-static int event_cmp(const void *a, const void *b)
+/* A set's events in order: each range's start, then its end + 1 (none past the top of the space). Sets are
+ * normalized (sorted, disjoint, non-adjacent), so each set's events are already sorted: merging them with a
+ * heap of cursors costs n log k, where sorting them all cost n log n with a 128-bit comparison. */
+struct cursor {
+	u128 pos;
+	const struct ipset *s;
+	uint32_t set;
+	uint32_t at_hi;
+	size_t j;
+};
+
+static bool cursor_next(struct cursor *c)
 {
-	const struct event *x = a, *y = b;
-	return x->pos < y->pos ? -1 : x->pos > y->pos;
+	if (!c->at_hi && c->s->r[c->j].hi != U128_MAX) {
+		c->at_hi = 1;
+		c->pos = c->s->r[c->j].hi + 1;
+		return true;
+	}
+	c->at_hi = 0;
+	if (++c->j == c->s->n)
+		return false;
+	c->pos = c->s->r[c->j].lo;
+	return true;
+}
+
+static void sift_down(struct cursor *h, size_t n, size_t i)
+{
+	for (;;) {
+		size_t l = 2 * i + 1, m = i;
+		if (l < n && h[l].pos < h[m].pos)
+			m = l;
+		if (l + 1 < n && h[l + 1].pos < h[m].pos)
+			m = l + 1;
+		if (m == i)
+			return;
+		struct cursor t = h[i];
+		h[i] = h[m];
+		h[m] = t;
+		i = m;
+	}
+}
+
+/* All events of sets[0..nsets) in order into ev; returns their number. */
+static size_t merge_events(const struct ipset **sets, size_t nsets, struct cursor *h, struct event *ev)
+{
+	size_t nh = 0, nev = 0;
+	for (size_t k = 0; k < nsets; k++)
+		if (sets[k]->n)
+			h[nh++] = (struct cursor){ sets[k]->r[0].lo, sets[k], (uint32_t)k, 0, 0 };
+	for (size_t i = nh; i-- > 0;)
+		sift_down(h, nh, i);
+	while (nh) {
+		ev[nev++] = (struct event){ h[0].pos, h[0].set };
+		if (!cursor_next(&h[0]))
+			h[0] = h[--nh];
+		sift_down(h, nh, 0);
+	}
+	return nev;
 }
 
 static int build_addr(struct addr_dim *d, const struct nsg_rule *rules, size_t nrules, size_t words, bool src)
@@ -69,6 +123,7 @@ static int build_addr(struct addr_dim *d, const struct nsg_rule *rules, size_t n
 	const struct ipset **sets = calloc(nrules, sizeof(*sets));
 	uint64_t *masks = calloc(nrules * words, 8), *cur = calloc(words, 8);
 	struct event *ev = NULL;
+	struct cursor *heap = NULL;
 	size_t nsets = 0, nev = 0, cap = 0;
 	int rc = -1;
 
@@ -86,15 +141,9 @@ static int build_addr(struct addr_dim *d, const struct nsg_rule *rules, size_t n
 	}
 	for (size_t k = 0; k < nsets; k++)
 		cap += sets[k]->n * 2;
-	if (!(ev = malloc((cap + 1) * sizeof(*ev))))
+	if (!(ev = malloc((cap + 1) * sizeof(*ev))) || !(heap = malloc((nsets + 1) * sizeof(*heap))))
 		goto out;
-	for (size_t k = 0; k < nsets; k++)
-		for (size_t j = 0; j < sets[k]->n; j++) {
-			ev[nev++] = (struct event){ sets[k]->r[j].lo, (uint32_t)k };
-			if (sets[k]->r[j].hi != U128_MAX)
-				ev[nev++] = (struct event){ sets[k]->r[j].hi + 1, (uint32_t)k };
-		}
-	qsort(ev, nev, sizeof(*ev), event_cmp);
+	nev = merge_events(sets, nsets, heap, ev);
 	if (!(d->start = malloc((nev + 1) * sizeof(*d->start))) || !(d->cls = malloc((nev + 1) * sizeof(*d->cls))))
 		goto out;
 	size_t e = 0;
@@ -130,11 +179,12 @@ static int build_addr(struct addr_dim *d, const struct nsg_rule *rules, size_t n
 		d->v4start[i] = i ? (uint32_t)d->start[first + i] : 0;
 		d->v4cls[i] = d->cls[first + i];
 	}
-	for (size_t h = 0, i = 0; h <= 65536; h++) {
-		uint64_t a = (uint64_t)h << 16;
-		while (i + 1 < d->n4 && d->v4start[i + 1] <= a)
-			i++;
-		d->top[h] = (uint32_t)i;
+	/* top[h]: the last run starting at or before h << 16. Filled run by run: each run i covers the h from its
+	 * start (rounded up) to the next run's start (rounded up), exclusive. */
+	for (size_t i = 0, h = 0; i < d->n4; i++) {
+		size_t end = i + 1 < d->n4 ? (size_t)(((uint64_t)d->v4start[i + 1] + 65535) >> 16) : 65537;
+		for (; h < end; h++)
+			d->top[h] = (uint32_t)i;
 	}
 	d->top[65536] = (uint32_t)d->n4 - 1;
 	rc = 0;
@@ -143,6 +193,7 @@ out:
 	free(masks);
 	free(cur);
 	free(ev);
+	free(heap);
 	return rc;
 }
 

@@ -386,14 +386,20 @@ static int on_shadow_block(void *arg, const struct block *b)
 	return 0;
 }
 
-static int shadowed_rules(struct ctx *c, const struct nsg *g)
+/* st: the stages of each direction when they hold g's rules alone (no NIC NSG): their classifiers are then
+ * the ones needed here, and are not built twice. NULL to build them. */
+static int shadowed_rules(struct ctx *c, const struct nsg *g, const struct stages *st)
 {
 	for (int dir = DIR_IN; dir <= DIR_OUT; dir++) {
 		size_t n;
-		const struct nsg_rule *rules = nsg_rules(g, (enum direction)dir, &n);
-		struct nsg_classifier *cl = nsgc_build_rules(rules, n);
-		if (!cl)
+		const struct nsg_rule *orig = nsg_rules(g, (enum direction)dir, &n), *rules = orig;
+		struct nsg_classifier *cl, *own = NULL;
+		if (st) { /* the stage's copies of the same rules, in the same order */
+			rules = st[dir].rules;
+			cl = st[dir].c;
+		} else if (!(cl = own = nsgc_build_rules(rules, n))) {
 			return -2;
+		}
 		for (size_t i = 0; i < n; i++) {
 			const struct nsg_rule *r = &rules[i];
 			if (r->is_default)
@@ -403,17 +409,17 @@ static int shadowed_rules(struct ctx *c, const struct nsg *g)
 					    .nsport = r->sport.n, .dport = r->dport.r, .ndport = r->dport.n };
 			int rc = space_walk(cl, n, &sp, (enum direction)dir, on_shadow_block, &s);
 			if (rc < 0) {
-				nsgc_free(cl);
+				nsgc_free(own);
 				return -2;
 			}
 			if (rc == 1)
 				continue;
 			struct finding *f = add_finding(&c->out->warnings, &c->out->nwarnings);
 			if (!f) {
-				nsgc_free(cl);
+				nsgc_free(own);
 				return -2;
 			}
-			*f = (struct finding){ .kind = FK_SHADOWED, .nsg = g, .rule = r };
+			*f = (struct finding){ .kind = FK_SHADOWED, .nsg = g, .rule = &orig[i] };
 			if (!s.any)
 				snprintf(f->message, sizeof(f->message),
 					 "rule '%s' (priority %d) matches no packet: its source and destination have no "
@@ -425,7 +431,7 @@ static int shadowed_rules(struct ctx *c, const struct nsg *g)
 					 s.nby > 1 ? s.by[1]->name : "", s.nby > 2 ? ", " : "", s.nby > 2 ? s.by[2]->name : "",
 					 s.nby > 2 ? ", …" : "");
 		}
-		nsgc_free(cl);
+		nsgc_free(own);
 	}
 	return 0;
 }
@@ -562,7 +568,7 @@ int verify_run(const struct verify_input *in, struct verify_report *out, struct 
 		if (r == -2)
 			goto oom;
 	}
-	if (shadowed_rules(&c, in->nsg) < 0 || (in->nic && shadowed_rules(&c, in->nic) < 0))
+	if (shadowed_rules(&c, in->nsg, in->nic ? NULL : st) < 0 || (in->nic && shadowed_rules(&c, in->nic, NULL) < 0))
 		goto oom;
 	if (vnet_tag_note(&c) < 0)
 		goto oom;

@@ -63,13 +63,6 @@ static int load_topology(struct lab *lab, const char *file, const char *name, ch
 	return out ? 0 : -1;
 }
 
-static double now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* The directory of this executable: minet-agent lives beside it. */
 static void bindir(char *buf, size_t n)
 {
@@ -189,12 +182,12 @@ int cmd_up(int argc, char **argv)
 		return 2;
 	struct lab lab;
 	char *text, dir[512];
-	double t0 = now();
+	double t0 = monotonic_seconds();
 	if (load_topology(&lab, file, name, &text) < 0)
 		return 2;
 	bindir(dir, sizeof(dir));
 	int rc = cluster_up(&lab, text, dir, stderr);
-	double t = now() - t0;
+	double t = monotonic_seconds() - t0;
 	if (!rc) {
 		printf("cluster '%s' is up in %.2f s\n", lab.name, t);
 		print_status(lab.name, false);
@@ -244,9 +237,9 @@ int cmd_down(int argc, char **argv)
 		return r ? 2 : 0;
 	if (!need_root("down"))
 		return 2;
-	double t0 = now();
+	double t0 = monotonic_seconds();
 	int rc = cluster_down(name, stderr);
-	printf("cluster '%s' is down (%.2f s)\n", name, now() - t0);
+	printf("cluster '%s' is down (%.2f s)\n", name, monotonic_seconds() - t0);
 	return rc ? 1 : 0;
 }
 

@@ -46,6 +46,17 @@ static void load_env_tags(struct tagdb *db, struct diag *d)
 	free(list);
 }
 
+int policy_load_tags(struct tagdb *db, const struct policy_args *a)
+{
+	struct diag d = { .out = stderr };
+	*db = (struct tagdb){ 0 };
+	for (int i = 0; i < a->ntags; i++)
+		tagdb_load_file(db, a->tags[i], &d);
+	if (a->ntags == 0)
+		load_env_tags(db, &d);
+	return d.errors ? -1 : 0;
+}
+
 /* --routes / --nsg are read through the shapes table (model/shapes.h); effective output (SHAPE_F_EFFECTIVE)
  * goes to its own readers (model/effective.h). */
 struct picked {

@@ -40,6 +40,9 @@ enum { OPT_TAGS = 1000, OPT_VNET, OPT_ROUTES, OPT_NSG, OPT_NIC_NSG, OPT_HOST_VIP
 /* Take one of the options above; 1 if it was one, 0 if not, -1 on misuse (reported). */
 int policy_opt(struct policy_args *a, int opt, const char *arg);
 
+/* Load only the tags files (--tags, else MINET_TAGS) into db; errors printed. 0 or -1. */
+int policy_load_tags(struct tagdb *db, const struct policy_args *a);
+
 /* Every note of the NSGs in force (rules naming application security groups minet has no members for), one a
  * line, each prefixed with `prefix`. */
 void policy_print_notes(const struct policy *p, FILE *out, const char *prefix);

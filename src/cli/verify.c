@@ -8,6 +8,7 @@
 
 #include "analysis/space.h"
 #include "analysis/verify.h"
+#include "cli/estate.h"
 #include "cli/policy.h"
 #include "cli/verbs.h"
 #include "cli/verify_storage.h"
@@ -18,6 +19,8 @@ static const char verify_usage[] =
 	"usage: minet verify --tags F [--tags F…] --vnet CIDR[,…] --subnet CIDR --region R --pair P --nsg NSG.json\n"
 	"                    [--nic-nsg NSG.json] [--routes RT.json] [--strict] [--contracts documented|provisioned]\n"
 	"                    [--json | --sarif]\n"
+	"       minet verify --estate INVENTORY.json --tags F [--tags F…] [--strict] [--contracts …] [--threads N]\n"
+	"                    [--json | --sarif]\n"
 	"\n"
 	"Proves, over every address and port, that the NSGs and the route table keep the mandatory management\n"
 	"traffic of a managed instance (prior to November 2022). Each failure names the offending rule or route,\n"
@@ -26,10 +29,15 @@ static const char verify_usage[] =
 	"--contracts provisioned: the rules the service actually created (CorpNetSaw also on 1440).\n"
 	"Warnings: user rules that can never match.\n"
 	"--host-vip IP: an address that stands for 168.63.129.16 (a lab's, see minet topology).\n"
+	"--estate: every subnet delegated to Microsoft.Sql/managedInstances in an Azure Resource Graph export\n"
+	"(az graph query … -o json, pages concatenated, or JSON lines), each with its VNet's ranges and peerings, NSG\n"
+	"and route table by id, region and pair from the location; one line (text), one JSON line (--json) or SARIF\n"
+	"results (--sarif) per subnet. --threads N: worker threads (default: every core).\n"
 	STORAGE_USAGE
 	"Exit: 0 every contract holds (and every storage account passes), 1 some fail, 2 bad input or usage.\n";
 
-enum { OPT_SUBNET = 1, OPT_REGION, OPT_PAIR, OPT_STRICT, OPT_CONTRACTS, OPT_JSON, OPT_SARIF, OPT_HELP };
+enum { OPT_SUBNET = 1, OPT_REGION, OPT_PAIR, OPT_STRICT, OPT_CONTRACTS, OPT_JSON, OPT_SARIF, OPT_HELP, OPT_ESTATE,
+       OPT_THREADS };
 
 static const char *kind_name(enum finding_kind k)
 {
@@ -127,7 +135,7 @@ static void locate(const char *file, const char *json_path, struct jsonloc_regio
 
 /* A file name as a URI reference: absolute paths as file:// URIs, relative ones relative; both percent-encoded
  * (RFC 3986 unreserved characters and '/' stay as they are). */
-static char *file_uri(const char *path)
+char *file_uri(const char *path)
 {
 	size_t n = strlen(path);
 	char *u = malloc(3 * n + 8), *o = u;
@@ -259,6 +267,8 @@ int cmd_verify(int argc, char **argv)
 		{ "json", no_argument, NULL, OPT_JSON },
 		{ "sarif", no_argument, NULL, OPT_SARIF },
 		{ "help", no_argument, NULL, OPT_HELP },
+		{ "estate", required_argument, NULL, OPT_ESTATE },
+		{ "threads", required_argument, NULL, OPT_THREADS },
 		STORAGE_LONG_OPTIONS,
 		{ 0 },
 	};
@@ -266,6 +276,8 @@ int cmd_verify(int argc, char **argv)
 	struct storage_args sa = { 0 };
 	json_t *storage = NULL;
 	struct verify_input in = { 0 };
+	struct estate_args ea = { 0 };
+	char *end;
 	const char *subnet = NULL, *set = "documented";
 	bool json = false, sarif = false;
 	int c;
@@ -288,10 +300,30 @@ int cmd_verify(int argc, char **argv)
 		case OPT_CONTRACTS: set = optarg; break;
 		case OPT_JSON: json = true; break;
 		case OPT_SARIF: sarif = true; break;
+		case OPT_ESTATE: ea.file = optarg; break;
+		case OPT_THREADS:
+			ea.threads = (int)strtol(optarg, &end, 10);
+			if (*end || ea.threads < 1 || ea.threads > 1024) {
+				fprintf(stderr, "minet verify: --threads '%s': want 1-1024\n", optarg);
+				return 2;
+			}
+			break;
 		case 'h':
 		case OPT_HELP: fputs(verify_usage, stdout); return 0;
 		default: fputs(verify_usage, stderr); return 2;
 		}
+	}
+	if (ea.file && optind == argc && !subnet && !in.region && !in.pair && !(json && sarif)) {
+		ea.contracts = set;
+		ea.strict = in.strict;
+		ea.json = json;
+		ea.sarif = sarif;
+		return verify_estate(&pa, &ea);
+	}
+	if (ea.file) {
+		fprintf(stderr, "minet verify: --estate takes no --subnet, --region or --pair%s\n",
+			json && sarif ? "; --json and --sarif exclude each other" : "");
+		return 2;
 	}
 	if (optind < argc || !subnet || !in.region || !in.pair || !pa.nsg || (json && sarif)) {
 		fprintf(stderr, "minet verify: %s\n%s",

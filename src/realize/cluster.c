@@ -129,7 +129,7 @@ static bool tcp_probe(u128 from, u128 addr, int port, int timeout_ms)
 	return ok;
 }
 
-static double now(void)
+double monotonic_seconds(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -313,7 +313,7 @@ int cluster_up(const struct lab *lab, const char *topology_text, const char *bin
 	char ns[128], path[512], *err = NULL, *script = NULL;
 	json_t *pids = json_object(), *state = NULL;
 	int rc;
-	double t0 = now();
+	double t0 = monotonic_seconds();
 
 	cluster_dir(u.dir, sizeof(u.dir), lab->name);
 	cluster_ns(ns, sizeof(ns), lab->name, "fabric");
@@ -451,7 +451,7 @@ int cluster_up(const struct lab *lab, const char *topology_text, const char *bin
 	for (size_t i = 0; i < lab->nnodes; i++)
 		while (!tcp_probe(lab->host_vip, lab->hosts[i].addr, lab->probe_port, 100)) {
 			pid_t agent = (pid_t)json_integer_value(json_object_get(pids, lab->hosts[i].name));
-			if (now() - t0 > 10 || waitpid(agent, NULL, WNOHANG) == agent) {
+			if (monotonic_seconds() - t0 > 10 || waitpid(agent, NULL, WNOHANG) == agent) {
 				netns_enter(self);
 				close(self);
 				fprintf(msg, "minet: the agent of %s does not answer (see %s/logs/%s.log)\n",
@@ -699,7 +699,7 @@ int cluster_lbd(const char *name, FILE *msg)
 		lab.probe_port, lab.probe_interval_ms, addr_format(lab.host_vip, a), lab.probe_threshold);
 	fflush(msg);
 	while (!stop) {
-		double t0 = now();
+		double t0 = monotonic_seconds();
 		bool changed = false;
 		if (access(dir, F_OK) < 0) { /* the cluster was taken down under us */
 			fprintf(msg, "lbd: %s is gone; exiting\n", dir);
@@ -739,7 +739,7 @@ int cluster_lbd(const char *name, FILE *msg)
 		free(text);
 		json_decref(doc);
 		fflush(msg);
-		double left = lab.probe_interval_ms / 1000.0 - (now() - t0);
+		double left = lab.probe_interval_ms / 1000.0 - (monotonic_seconds() - t0);
 		if (left > 0 && !stop)
 			usleep((useconds_t)(left * 1e6));
 	}

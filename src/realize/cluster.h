@@ -31,4 +31,7 @@ int cluster_save(const struct lab *lab, FILE *msg);
 /* The load balancer's prober: runs until SIGTERM (minet lbd). */
 int cluster_lbd(const char *name, FILE *msg);
 
+/* Seconds on the monotonic clock, for durations (bring-up times, probe intervals). */
+double monotonic_seconds(void);
+
 #endif

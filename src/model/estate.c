@@ -1,0 +1,450 @@
+/* Reading an Azure Resource Graph export; see estate.h. */
+#include "model/estate.h"
+
+#include <ctype.h>
+#include <stdint.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "model/jsonin.h"
+
+/* ---- the id index (open addressing, case-insensitive) ---- */
+
+static uint64_t hash_ci(const char *s)
+{
+	uint64_t h = 1469598103934665603ull;
+	for (; *s; s++)
+		h = (h ^ (unsigned char)tolower((unsigned char)*s)) * 1099511628211ull;
+	return h;
+}
+
+typedef const char *(*id_of)(const struct estate *e, size_t i);
+
+static const char *vnet_id(const struct estate *e, size_t i) { return e->vnets[i].id; }
+static const char *nsg_id(const struct estate *e, size_t i) { return e->nsgs[i].id; }
+static const char *rt_id(const struct estate *e, size_t i) { return e->rts[i].id; }
+
+static size_t index_find(const struct estate *e, const struct estate_index *ix, id_of f, const char *id)
+{
+	if (!ix->n)
+		return 0;
+	for (size_t h = hash_ci(id) & (ix->n - 1); ix->slot[h]; h = (h + 1) & (ix->n - 1))
+		if (!strcasecmp(f(e, ix->slot[h] - 1), id))
+			return ix->slot[h];
+	return 0;
+}
+
+/* Index items [0, n); -1 out of memory. */
+static int index_build(const struct estate *e, struct estate_index *ix, id_of f, size_t n)
+{
+	size_t cap = 64;
+	while (cap < n * 2)
+		cap *= 2;
+	free(ix->slot);
+	ix->slot = calloc(cap, sizeof(*ix->slot));
+	ix->n = ix->slot ? cap : 0;
+	if (!ix->slot)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		size_t h = hash_ci(f(e, i)) & (cap - 1);
+		while (ix->slot[h])
+			h = (h + 1) & (cap - 1);
+		ix->slot[h] = i + 1;
+	}
+	return 0;
+}
+
+
+const struct estate_blob *estate_nsg(const struct estate *e, const char *id)
+{
+	size_t k = index_find(e, &e->insg, nsg_id, id);
+	return k ? &e->nsgs[k - 1] : NULL;
+}
+
+const struct estate_blob *estate_rt(const struct estate *e, const char *id)
+{
+	size_t k = index_find(e, &e->irt, rt_id, id);
+	return k ? &e->rts[k - 1] : NULL;
+}
+
+const struct estate_vnet *estate_vnet(const struct estate *e, const char *id)
+{
+	size_t k = index_find(e, &e->ivnet, vnet_id, id);
+	return k ? &e->vnets[k - 1] : NULL;
+}
+
+/* ---- growing arrays ---- */
+
+static void *grow(void *v, size_t *cap, size_t n, size_t size)
+{
+	if (n < *cap)
+		return v;
+	size_t c = *cap ? *cap * 2 : 64;
+	void *nv = realloc(v, c * size);
+	if (nv)
+		*cap = c;
+	return nv;
+}
+
+/* ---- reading one resource ---- */
+
+struct reader {
+	struct estate *e;
+	struct diag *d;
+	char where[160]; /* "line L: data[i]" of the current resource */
+	bool oom;
+};
+
+static char *dup_or_oom(struct reader *r, const char *s)
+{
+	char *c = strdup(s ? s : "");
+	if (!c)
+		r->oom = true;
+	return c;
+}
+
+/* obj.key as a string, or NULL (absent, null or not a string). */
+static const char *str_at(json_t *obj, const char *key)
+{
+	return json_string_value(json_object_get(obj, key));
+}
+
+/* Append the strings of arr to a comma-separated list *csv. */
+static void append_csv(struct reader *r, char **csv, json_t *arr, const char *path)
+{
+	size_t i;
+	json_t *v;
+	json_array_foreach(arr, i, v) {
+		const char *s = json_string_value(v);
+		if (!s) {
+			diag_err(r->d, r->where, "%s[%zu]: expected a string, found %s", path, i, jsonin_typename(v));
+			continue;
+		}
+		size_t old = *csv ? strlen(*csv) : 0;
+		char *n = realloc(*csv, old + strlen(s) + 2);
+		if (!n) {
+			r->oom = true;
+			return;
+		}
+		if (old)
+			n[old++] = ',';
+		strcpy(n + old, s);
+		*csv = n;
+	}
+}
+
+/* The id of {"id": …} at obj.key, or NULL. */
+static const char *ref_id(json_t *obj, const char *key)
+{
+	return str_at(json_object_get(obj, key), "id");
+}
+
+static bool delegated_to_mi(json_t *props)
+{
+	size_t i;
+	json_t *dl;
+	json_array_foreach(json_object_get(props, "delegations"), i, dl) {
+		const char *svc = str_at(json_object_get(dl, "properties"), "serviceName");
+		if (!svc)
+			svc = str_at(dl, "serviceName"); /* the flattened shape */
+		if (svc && !strcasecmp(svc, MI_DELEGATION))
+			return true;
+	}
+	return false;
+}
+
+static void read_subnet(struct reader *r, json_t *sn, size_t vnet, size_t k)
+{
+	struct estate *e = r->e;
+	char w[224];
+	snprintf(w, sizeof(w), "%s.properties.subnets[%zu]", r->where, k);
+	if (!json_is_object(sn)) {
+		diag_err(r->d, w, "expected an object, found %s", jsonin_typename(sn));
+		return;
+	}
+	json_t *props = json_object_get(sn, "properties");
+	if (!json_is_object(props))
+		props = sn; /* the flattened shape az network vnet show prints */
+	const char *prefix = str_at(props, "addressPrefix");
+	if (!prefix)
+		prefix = json_string_value(json_array_get(json_object_get(props, "addressPrefixes"), 0));
+	const char *name = str_at(sn, "name"), *id = str_at(sn, "id");
+	if (!id) {
+		diag_err(r->d, w, "id: missing");
+		return;
+	}
+	void *nv = grow(e->subnets, &e->cap[1], e->nsubnets, sizeof(*e->subnets));
+	if (!nv) {
+		r->oom = true;
+		return;
+	}
+	e->subnets = nv;
+	struct estate_subnet *s = &e->subnets[e->nsubnets++];
+	const char *nsg = ref_id(props, "networkSecurityGroup"), *rt = ref_id(props, "routeTable");
+	*s = (struct estate_subnet){ .vnet = vnet, .id = dup_or_oom(r, id), .name = dup_or_oom(r, name ? name : id),
+				     .prefix = prefix ? dup_or_oom(r, prefix) : NULL,
+				     .nsg_id = nsg ? dup_or_oom(r, nsg) : NULL, .rt_id = rt ? dup_or_oom(r, rt) : NULL,
+				     .mi = delegated_to_mi(props), .where = dup_or_oom(r, w) };
+	e->nmi += s->mi;
+}
+
+static void read_vnet(struct reader *r, json_t *res, const char *id)
+{
+	struct estate *e = r->e;
+	json_t *props = json_object_get(res, "properties");
+	if (!json_is_object(props)) {
+		diag_err(r->d, r->where, "properties: missing or not an object");
+		return;
+	}
+	void *nv = grow(e->vnets, &e->cap[0], e->nvnets, sizeof(*e->vnets));
+	if (!nv) {
+		r->oom = true;
+		return;
+	}
+	e->vnets = nv;
+	size_t vi = e->nvnets++;
+	struct estate_vnet *v = &e->vnets[vi];
+	const char *loc = str_at(res, "location"), *name = str_at(res, "name");
+	*v = (struct estate_vnet){ .id = dup_or_oom(r, id), .name = dup_or_oom(r, name ? name : id),
+				   .location = dup_or_oom(r, loc ? loc : "") };
+	append_csv(r, &v->space, json_object_get(json_object_get(props, "addressSpace"), "addressPrefixes"),
+		   "properties.addressSpace.addressPrefixes");
+	size_t i;
+	json_t *p;
+	json_array_foreach(json_object_get(props, "virtualNetworkPeerings"), i, p) {
+		json_t *pp = json_object_get(p, "properties");
+		if (!json_is_object(pp))
+			pp = p;
+		const char *state = str_at(pp, "peeringState");
+		/* [inference] only a Connected peering joins the address spaces (Initiated and Disconnected ones carry
+		 * no traffic); a peering without a state is taken as connected. */
+		if (state && strcasecmp(state, "Connected"))
+			continue;
+		json_t *remote = json_object_get(json_object_get(pp, "remoteAddressSpace"), "addressPrefixes");
+		if (json_is_array(remote)) {
+			append_csv(r, &v->peers, remote, "peering remoteAddressSpace.addressPrefixes");
+			continue;
+		}
+		const char *rid = ref_id(pp, "remoteVirtualNetwork");
+		if (!rid)
+			continue;
+		char **ids = realloc(v->peer_ids, (v->npeer_ids + 1) * sizeof(*ids));
+		if (!ids) {
+			r->oom = true;
+			break;
+		}
+		v->peer_ids = ids;
+		v->peer_ids[v->npeer_ids++] = dup_or_oom(r, rid);
+	}
+	json_t *sn;
+	json_array_foreach(json_object_get(props, "subnets"), i, sn)
+		read_subnet(r, sn, vi, i);
+}
+
+/* An NSG or a route table: keep {"name", "properties": {the members the loader reads}} as compact JSON. */
+static void read_blob(struct reader *r, json_t *res, const char *id, bool nsg)
+{
+	struct estate *e = r->e;
+	struct estate_blob **arr = nsg ? &e->nsgs : &e->rts;
+	size_t *n = nsg ? &e->nnsgs : &e->nrts;
+	json_t *props = json_object_get(res, "properties");
+	if (!json_is_object(props)) {
+		diag_err(r->d, r->where, "properties: missing or not an object");
+		return;
+	}
+	void *nv = grow(*arr, &e->cap[nsg ? 2 : 3], *n, sizeof(**arr));
+	if (!nv) {
+		r->oom = true;
+		return;
+	}
+	*arr = nv;
+	json_t *keep = json_object();
+	static const char *const nsg_keys[] = { "securityRules", NULL };
+	static const char *const rt_keys[] = { "routes", "disableBgpRoutePropagation", NULL };
+	for (const char *const *k = nsg ? nsg_keys : rt_keys; *k; k++) {
+		json_t *v = json_object_get(props, *k);
+		if (v)
+			json_object_set(keep, *k, v);
+	}
+	const char *name = str_at(res, "name");
+	json_t *o = json_pack("{s:s, s:o}", "name", name ? name : "", "properties", keep);
+	char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
+	json_decref(o);
+	if (!text) {
+		r->oom = true;
+		return;
+	}
+	(*arr)[(*n)++] = (struct estate_blob){ .id = dup_or_oom(r, id), .name = dup_or_oom(r, name ? name : id),
+					       .json = text };
+}
+
+static void read_resource(struct reader *r, json_t *res)
+{
+	r->e->nrecords++;
+	if (!json_is_object(res)) {
+		diag_err(r->d, r->where, "expected a resource object, found %s", jsonin_typename(res));
+		return;
+	}
+	const char *id = str_at(res, "id"), *type = str_at(res, "type");
+	if (!id || !type) {
+		diag_err(r->d, r->where, "%s: missing: not an Azure resource", id ? "type" : "id");
+		return;
+	}
+	if (!strcasecmp(type, "Microsoft.Network/virtualNetworks"))
+		read_vnet(r, res, id);
+	else if (!strcasecmp(type, "Microsoft.Network/networkSecurityGroups"))
+		read_blob(r, res, id, true);
+	else if (!strcasecmp(type, "Microsoft.Network/routeTables"))
+		read_blob(r, res, id, false);
+	else
+		r->e->nother++;
+}
+
+/* ---- the file: one or more JSON values ---- */
+
+static void free_vnet(struct estate_vnet *v)
+{
+	free(v->id);
+	free(v->name);
+	free(v->location);
+	free(v->space);
+	free(v->peers);
+	for (size_t i = 0; i < v->npeer_ids; i++)
+		free(v->peer_ids[i]);
+	free(v->peer_ids);
+}
+
+void estate_free(struct estate *e)
+{
+	for (size_t i = 0; i < e->nvnets; i++)
+		free_vnet(&e->vnets[i]);
+	for (size_t i = 0; i < e->nsubnets; i++) {
+		struct estate_subnet *s = &e->subnets[i];
+		free(s->id);
+		free(s->name);
+		free(s->prefix);
+		free(s->nsg_id);
+		free(s->rt_id);
+		free(s->where);
+	}
+	for (int k = 0; k < 2; k++) {
+		struct estate_blob *b = k ? e->rts : e->nsgs;
+		size_t n = k ? e->nrts : e->nnsgs;
+		for (size_t i = 0; i < n; i++) {
+			free(b[i].id);
+			free(b[i].name);
+			free(b[i].json);
+		}
+	}
+	free(e->vnets);
+	free(e->subnets);
+	free(e->nsgs);
+	free(e->rts);
+	free(e->ivnet.slot);
+	free(e->insg.slot);
+	free(e->irt.slot);
+	*e = (struct estate){ 0 };
+}
+
+/* Two resources with one id (ids are case-insensitive): an export read twice, most likely. */
+static void check_unique(struct estate *e, struct estate_index *ix, id_of f, size_t n, const char *what,
+			 struct diag *d)
+{
+	for (size_t i = 0; i < n; i++) {
+		size_t k = index_find(e, ix, f, f(e, i));
+		if (k && k - 1 != i && k - 1 < i)
+			diag_err(d, NULL, "%s '%s' appears twice in the inventory (pages read twice?)", what, f(e, i));
+	}
+}
+
+int estate_load_buf(struct estate *e, const char *buf, size_t len, struct diag *d)
+{
+	struct reader r = { .e = e, .d = d };
+	size_t off = 0, line = 1, col = 1, values = 0;
+	int before = d->errors;
+	*e = (struct estate){ 0 };
+	for (;;) {
+		while (off < len && isspace((unsigned char)buf[off])) {
+			if (buf[off] == '\n')
+				line++, col = 1;
+			else
+				col++;
+			off++;
+		}
+		if (off >= len)
+			break;
+		json_error_t err;
+		json_t *v = json_loadb(buf + off, len - off, JSON_DISABLE_EOF_CHECK | JSON_REJECT_DUPLICATES, &err);
+		if (!v) {
+			diag_err(d, NULL, "line %zu, column %zu: %s", line + (size_t)err.line - 1,
+				 err.line <= 1 ? col + (size_t)(err.column > 0 ? err.column - 1 : 0) : (size_t)err.column,
+				 err.text);
+			break;
+		}
+		size_t vline = line;
+		values++;
+		json_t *data = json_is_object(v) ? json_object_get(v, "data") : NULL;
+		if (json_is_array(data) || json_is_array(v)) {
+			json_t *arr = json_is_array(v) ? v : data, *res;
+			size_t i;
+			json_array_foreach(arr, i, res) {
+				snprintf(r.where, sizeof(r.where), "line %zu: %s[%zu]", vline, json_is_array(v) ? "" : "data",
+					 i);
+				read_resource(&r, res);
+			}
+		} else if (json_is_object(v) && json_object_get(v, "id")) {
+			snprintf(r.where, sizeof(r.where), "line %zu", vline);
+			read_resource(&r, v);
+		} else {
+			snprintf(r.where, sizeof(r.where), "line %zu", vline);
+			diag_err(d, r.where, "expected a Resource Graph result (an object with \"data\"), an array of "
+					     "resources or a resource, found %s", json_is_object(v) ? "an object without "
+					     "\"data\" or \"id\"" : jsonin_typename(v));
+		}
+		json_decref(v);
+		/* move past the value */
+		size_t used = err.position;
+		for (size_t i = 0; i < used && off < len; i++, off++) {
+			if (buf[off] == '\n')
+				line++, col = 1;
+			else
+				col++;
+		}
+		if (r.oom)
+			break;
+	}
+	if (!values && d->errors == before)
+		diag_err(d, NULL, "empty file: expected Azure Resource Graph output");
+	if (r.oom)
+		diag_err(d, NULL, "out of memory");
+	if (d->errors == before &&
+	    (index_build(e, &e->ivnet, vnet_id, e->nvnets) < 0 || index_build(e, &e->insg, nsg_id, e->nnsgs) < 0 ||
+	     index_build(e, &e->irt, rt_id, e->nrts) < 0))
+		diag_err(d, NULL, "out of memory");
+	if (d->errors == before) {
+		check_unique(e, &e->ivnet, vnet_id, e->nvnets, "virtual network", d);
+		check_unique(e, &e->insg, nsg_id, e->nnsgs, "network security group", d);
+		check_unique(e, &e->irt, rt_id, e->nrts, "route table", d);
+	}
+	if (d->errors != before) {
+		estate_free(e);
+		return -1;
+	}
+	return 0;
+}
+
+int estate_load_file(struct estate *e, const char *path, struct diag *d)
+{
+	const char *saved = d->file;
+	size_t len;
+	d->file = path;
+	*e = (struct estate){ 0 };
+	char *buf = jsonin_read_file(path, ESTATE_MAX_BYTES, 1, &len, d);
+	int rc = buf ? estate_load_buf(e, buf, len, d) : -1;
+	free(buf);
+	d->file = saved;
+	return rc;
+}
