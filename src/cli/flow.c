@@ -22,6 +22,8 @@ static const char flow_usage[] =
 	"the NIC's, outbound the NIC's then the subnet's; both must allow. A port left out of --src/--dst for tcp\n"
 	"or udp means any port: the answer is given when every port gets the same one.\n"
 	"--host-vip IP: an address that stands for 168.63.129.16 (a lab's, see minet topology).\n"
+	"--nsg/--routes read REST, az, PowerShell, Terraform and ARM template JSON (minet-flow(1), INPUT SHAPES);\n"
+	"FILE#NAME picks one of several; --parameters FILE: an ARM template's deploymentParameters file.\n"
 	"Exit: 0 allowed, 1 denied, 2 bad input or usage.\n";
 
 enum { OPT_DIR = 1, OPT_PROTO, OPT_SRC, OPT_DST, OPT_JSON, OPT_BATCH, OPT_HELP };

@@ -4,7 +4,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "model/armtmpl.h"
 #include "model/diag.h"
+#include "model/jsonin.h"
+#include "model/shapes.h"
 
 int policy_opt(struct policy_args *a, int opt, const char *arg)
 {
@@ -21,6 +24,7 @@ int policy_opt(struct policy_args *a, int opt, const char *arg)
 	case OPT_NSG: a->nsg = arg; return 1;
 	case OPT_NIC_NSG: a->nic_nsg = arg; return 1;
 	case OPT_HOST_VIP: a->host_vip = arg; return 1;
+	case OPT_PARAMETERS: a->parameters = arg; return 1;
 	default: return 0;
 	}
 }
@@ -41,6 +45,8 @@ static void load_env_tags(struct tagdb *db, struct diag *d)
 	free(list);
 }
 
+static int policy_load_files(struct policy *p, const struct policy_args *a, struct diag *dp);
+
 int policy_load(struct policy *p, const struct policy_args *a)
 {
 	struct diag d = { .out = stderr };
@@ -55,6 +61,31 @@ int policy_load(struct policy *p, const struct policy_args *a)
 		load_env_tags(&p->tags, &d);
 	if (d.errors)
 		return -1; /* everything below names tags: stop before reporting unknown ones */
+	json_t *params = NULL;
+	if (a->parameters) { /* for ARM templates given as --routes / --nsg (shapes.c) */
+		d.file = a->parameters;
+		params = jsonin_load_file(a->parameters, 16u << 20, &d);
+		if (params && (!json_is_object(json_object_get(params, "parameters")) || armtmpl_is_template(params))) {
+			diag_err(&d, "parameters", "not an ARM parameters file (deploymentParameters: "
+				 "{\"parameters\": {\"NAME\": {\"value\": …}}})");
+			json_decref(params);
+			params = NULL;
+		}
+		d.file = NULL;
+		if (!params)
+			return -1;
+		shapes_set_arm_parameters(params);
+	}
+	int rc = policy_load_files(p, a, &d);
+	shapes_set_arm_parameters(NULL);
+	json_decref(params);
+	return rc;
+}
+
+/* The route table, the address world and the NSGs (after the tags). */
+static int policy_load_files(struct policy *p, const struct policy_args *a, struct diag *dp)
+{
+	struct diag d = *dp;
 	if (a->routes)
 		p->has_rt = rt_load_file(&p->rt, a->routes, &p->tags, &d) == 0;
 	d.file = "--vnet";

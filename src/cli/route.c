@@ -15,6 +15,8 @@ static const char route_usage[] =
 	"routes (service tags expanded); on equal prefixes a user route beats a system route, and an explicit\n"
 	"prefix > regional tag > global tag > AzureCloud.<region> > AzureCloud.\n"
 	"--host-vip IP: an address that stands for 168.63.129.16 (a lab's, see minet topology).\n"
+	"--nsg/--routes read REST, az, PowerShell, Terraform and ARM template JSON (minet-flow(1), INPUT SHAPES);\n"
+	"FILE#NAME picks one of several; --parameters FILE: an ARM template's deploymentParameters file.\n"
 	"Exit: 0, or 2 on bad input or usage.\n";
 
 enum { OPT_DST = 1, OPT_JSON, OPT_HELP };

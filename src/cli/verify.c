@@ -25,6 +25,8 @@ static const char verify_usage[] =
 	"--contracts provisioned: the rules the service actually created (CorpNetSaw also on 1440).\n"
 	"Warnings: user rules that can never match.\n"
 	"--host-vip IP: an address that stands for 168.63.129.16 (a lab's, see minet topology).\n"
+	"--nsg/--routes read REST, az, PowerShell, Terraform and ARM template JSON (minet-flow(1), INPUT SHAPES);\n"
+	"FILE#NAME picks one of several; --parameters FILE: an ARM template's deploymentParameters file.\n"
 	"Exit: 0 every contract holds, 1 some fail, 2 bad input or usage.\n";
 
 enum { OPT_SUBNET = 1, OPT_REGION, OPT_PAIR, OPT_STRICT, OPT_CONTRACTS, OPT_JSON, OPT_SARIF, OPT_HELP };

@@ -7,6 +7,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "model/armtmpl.h"
 #include "model/jsonin.h"
 
 #define MAX_DEPTH 8
@@ -852,6 +853,51 @@ static int conv_terraform(json_t *v, const char *upath, enum shape_kind kind, st
 	return rc;
 }
 
+/* ---- ARM templates and Bicep-compiled JSON: evaluated by armtmpl.c with the --parameters file (or the
+ * parameters' defaults); each NSG / route table deployed is an item named by its evaluated name. ---- */
+
+static const json_t *arm_params;
+
+void shapes_set_arm_parameters(const json_t *params)
+{
+	arm_params = params;
+}
+
+static bool is_arm_template(const json_t *v)
+{
+	return json_is_object(v) && armtmpl_is_template(v);
+}
+
+static int conv_arm(json_t *v, const char *upath, enum shape_kind kind, struct shape_found *out, struct diag *d)
+{
+	const char *type = kind == SHAPE_NSG ? "Microsoft.Network/networkSecurityGroups" : "Microsoft.Network/routeTables";
+	json_t *res = armtmpl_resources(v, arm_params, type, d), *e;
+	size_t i, first = out->n;
+	char user[512];
+	if (!res)
+		return -1;
+	json_array_foreach(res, i, e) {
+		const char *name = str_of(e, "name");
+		/* The evaluated resource has no single place in the template (loops, variables, child resources):
+		 * errors found after evaluation name it as deployed. Errors in expressions name the template path. */
+		snprintf(user, sizeof(user), "%s%s(deployed %s '%s')", upath, *upath ? "." : "",
+			 kind == SHAPE_NSG ? "networkSecurityGroups" : "routeTables", name ? name : "?");
+		struct shape_item *it = shapes_add(out, name, json_incref(e));
+		if (!it || shapes_map_add(&it->map, "", user, NULL) < 0) {
+			json_decref(res);
+			diag_err(d, upath, "out of memory");
+			return -1;
+		}
+	}
+	json_decref(res);
+	if (out->n == first) {
+		diag_err(d, upath, "this ARM template deploys no %s (%s)",
+			 kind == SHAPE_NSG ? "network security group" : "route table", type);
+		return -1;
+	}
+	return 0;
+}
+
 /* ---- shapes recognised only to say what they are ---- */
 
 static bool is_effective_nsg(const json_t *v)
@@ -873,13 +919,6 @@ static bool is_sg_view(const json_t *v)
 {
 	json_t *e = json_array_get(json_object_get(v, "networkInterfaces"), 0);
 	return json_is_object(e) && json_object_get(e, "securityRuleAssociations");
-}
-
-static bool is_arm_template(const json_t *v)
-{
-	const char *s = str_of(v, "$schema");
-	return json_is_object(v) && ((s && strcasestr(s, "deploymentTemplate")) ||
-				     (json_is_array(json_object_get(v, "resources")) && json_object_get(v, "contentVersion")));
 }
 
 static bool is_arm_parameters(const json_t *v)
@@ -938,11 +977,9 @@ static const struct shape shape_table[] = {
 	{ "the output of az network nsg create", SHAPE_KIND(SHAPE_NSG), is_newnsg, conv_newnsg, NULL },
 	{ "a Terraform plan or state (terraform show -json)", SHAPE_KIND(SHAPE_NSG) | SHAPE_KIND(SHAPE_RT),
 	  is_terraform, conv_terraform, NULL },
-	{ "an ARM template", 0, is_arm_template, NULL,
-	  "minet does not evaluate ARM templates yet; deploy it and give `az network nsg show` / "
-	  "`az network route-table show` output" },
+	{ "an ARM template", SHAPE_KIND(SHAPE_NSG) | SHAPE_KIND(SHAPE_RT), is_arm_template, conv_arm, NULL },
 	{ "an ARM parameters file", 0, is_arm_parameters, NULL,
-	  "it gives a template's parameters; give the NSG or route table itself" },
+	  "give it with --parameters, and the template itself with --nsg / --routes" },
 	{ "a PowerShell network security group (ConvertTo-Json of Get-AzNetworkSecurityGroup)", SHAPE_KIND(SHAPE_NSG),
 	  is_ps_nsg, conv_ps_nsg, NULL },
 	{ "a PowerShell route table (ConvertTo-Json of Get-AzRouteTable)", SHAPE_KIND(SHAPE_RT), is_ps_rt, conv_ps_rt,

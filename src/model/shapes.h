@@ -88,6 +88,9 @@ struct shape_pick {
  * whose file is the argument as given). On success, d->map_path is NOT set: callers set it around their
  * parsing with shapes_pick_diag. */
 int shapes_load(const char *arg, enum shape_kind kind, size_t max_bytes, struct shape_pick *pk, struct diag *d);
+/* The root of a deploymentParameters file for ARM templates (--parameters), or NULL: the parameters' defaults.
+ * Not owned; set it before shapes_load and clear it after. */
+void shapes_set_arm_parameters(const json_t *params);
 void shapes_pick_diag(const struct shape_pick *pk, struct diag *d);
 void shapes_pick_free(struct shape_pick *pk);
 void shapes_found_free(struct shape_found *f);
