@@ -21,10 +21,10 @@ struct seen {
 };
 
 static int on_begin(void *ctx, const char *name, size_t nlen, const char *region, size_t rlen, const char *svc,
-		    size_t slen)
+		    size_t slen, long long change)
 {
 	struct seen *s = ctx;
-	(void)region, (void)svc;
+	(void)region, (void)svc, (void)change;
 	if (memchr(name, 0, nlen) || memchr(region, 0, rlen) || memchr(svc, 0, slen))
 		s->bad = 1;
 	char **nn = realloc(s->names, (s->tags + 1) * sizeof(*nn));
@@ -63,7 +63,7 @@ static int on_end(void *ctx)
 	return 0;
 }
 
-static const struct tagscan_ops ops = { on_begin, on_prefix, on_end };
+static const struct tagscan_ops ops = { on_begin, on_prefix, on_end, NULL };
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -49,9 +49,13 @@ struct agent_opts {
 	long crl_refresh, grace, hs_timeout, idle_timeout;
 	long max_conns;
 	int check_only;
+	const char *dns;          /* --dns ADDR[:PORT]: the name server for --crl-url (default: /etc/resolv.conf) */
+	long crl_max_size;        /* --crl-max-size: largest fetched CRL body, bytes */
+	long crl_timeout;         /* --crl-timeout: a whole fetch (lookup, connect, transfer), seconds */
 };
 
 struct crl_job;
+struct crl_fetch;
 
 struct agent {
 	struct agent_opts o;
@@ -68,13 +72,15 @@ struct agent {
 	struct stat crl_stat;      /* of --crl when last read, to notice changes */
 	unsigned char fetched_digest[32];
 	int have_fetched_digest;
-	struct evhttp_connection *fetch_conn;
-	int fetch_in_flight;
+	struct crl_fetch *fetch;   /* the --crl-url fetcher (crlsrc.c), or NULL */
+	char crl_fetch_err[400];   /* why the last fetch failed ("" when it did not) */
+	uint64_t crl_fetches_failed;
 	struct crl_job *job;       /* running in the worker, or NULL */
 	int job_efd;
 	int pending_file;          /* reread --crl when the running job ends */
 	char *pending_buf;         /* or load this fetched CRL then */
 	size_t pending_len;
+	unsigned char pending_digest[32];
 	time_t started;
 	struct conn *conns;
 	long nconns;
@@ -106,6 +112,10 @@ void crlsrc_load_initial(struct agent *ag);
 int crlsrc_start(struct agent *ag);
 /* SIGHUP: reread --crl (in the worker). */
 void crlsrc_reload_file(struct agent *ag);
+/* Options of the fetcher (--crl-max-size, --crl-timeout, --dns): defaults, and one option's value.
+ * crlsrc_opt returns 0, or -1 with the usage message in err. */
+void crlsrc_opts_default(struct agent_opts *o);
+int crlsrc_opt(struct agent_opts *o, const char *name, const char *val, char *err, size_t errlen);
 void crlsrc_stop(struct agent *ag);
 
 /* api.c */

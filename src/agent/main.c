@@ -19,11 +19,13 @@
 
 #include "agent/agent.h"
 #include "agent/listenaddr.h"
+#include "pki/pkifile.h"
 
 static const char usage_text[] =
 	"usage: minet-agent --listen ADDR:PORT [--listen ...] --cert F --key F --ca F --crl F\n"
 	"                   [--crl-url URL] [--crl-refresh S] [--grace S] [--name NODE] [--user USER]\n"
 	"                   [--log FILE] [--handshake-timeout S] [--idle-timeout S] [--max-conns N] [--check]\n"
+	"                   [--crl-max-size BYTES] [--crl-timeout S] [--dns ADDR[:PORT]]\n"
 	"\n"
 	"The node's management agent: HTTP/1.1 + JSON over mutually authenticated TLS only (TLS >= 1.2).\n"
 	"Clients need a certificate chaining to --ca with clientAuth, in its validity window, not revoked by\n"
@@ -31,10 +33,13 @@ static const char usage_text[] =
 	"SIGHUP rereads --cert, --key, --ca and --crl without dropping connections; --crl is also reread when it\n"
 	"changes and --crl-url fetched every --crl-refresh seconds (default 60). Connections whose certificate a\n"
 	"new CRL revokes are closed at once. API: GET /v1/health, /v1/status, /metrics.\n"
+	"A fetch is bounded: 64 KiB of headers, --crl-max-size of body (default 16M), --crl-timeout seconds in all\n"
+	"(default 30); the name is resolved asynchronously (/etc/resolv.conf, or --dns); failures are retried\n"
+	"with backoff, keeping the CRL in force.\n"
 	"Exit status: 0 clean shutdown (or --check passed), 1 startup failure, 2 bad usage.\n";
 
 enum { O_LISTEN = 1, O_CERT, O_KEY, O_CA, O_CRL, O_CRL_URL, O_CRL_REFRESH, O_GRACE, O_NAME, O_USER, O_LOG,
-       O_HS_TIMEOUT, O_IDLE_TIMEOUT, O_MAX_CONNS, O_CHECK, O_HELP };
+       O_HS_TIMEOUT, O_IDLE_TIMEOUT, O_MAX_CONNS, O_CHECK, O_HELP, O_CRLSRC };
 
 static const struct option opts[] = {
 	{ "listen", required_argument, NULL, O_LISTEN },
@@ -52,6 +57,9 @@ static const struct option opts[] = {
 	{ "idle-timeout", required_argument, NULL, O_IDLE_TIMEOUT },
 	{ "max-conns", required_argument, NULL, O_MAX_CONNS },
 	{ "check", no_argument, NULL, O_CHECK },
+	{ "crl-max-size", required_argument, NULL, O_CRLSRC },  /* the fetcher's own options (crlsrc.c) */
+	{ "crl-timeout", required_argument, NULL, O_CRLSRC },
+	{ "dns", required_argument, NULL, O_CRLSRC },
 	{ "help", no_argument, NULL, O_HELP },
 	{ NULL, 0, NULL, 0 },
 };
@@ -78,13 +86,14 @@ static int num(const char *s, long lo, long hi, long *out)
 static int parse_opts(int argc, char **argv, struct agent_opts *o)
 {
 	static char host[256];
-	int c;
+	int c, li;
 
+	crlsrc_opts_default(o);
 	o->crl_refresh = 60;
 	o->hs_timeout = 10;
 	o->idle_timeout = 120;
 	o->max_conns = 20000;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "h", opts, &li)) != -1) {
 		switch (c) {
 		case O_LISTEN:
 			if (o->nlisten == AGENT_MAX_LISTEN)
@@ -96,8 +105,8 @@ static int parse_opts(int argc, char **argv, struct agent_opts *o)
 		case O_CA: o->ca = optarg; break;
 		case O_CRL: o->crl = optarg; break;
 		case O_CRL_URL:
-			if (strncmp(optarg, "http://", 7))
-				return usage_err("--crl-url must be an http:// URL (a CRL is signed; no TLS needed)", optarg);
+			if (pki_crl_url_check(optarg, host, sizeof(host)))
+				return usage_err("--crl-url", host);
 			o->crl_url = optarg;
 			break;
 		case O_CRL_REFRESH:
@@ -124,6 +133,10 @@ static int parse_opts(int argc, char **argv, struct agent_opts *o)
 				return usage_err("--max-conns wants 1..1000000", optarg);
 			break;
 		case O_CHECK: o->check_only = 1; break;
+		case O_CRLSRC:
+			if (crlsrc_opt(o, opts[li].name, optarg, host, sizeof(host)))
+				return usage_err(host, NULL);
+			break;
 		case 'h':
 		case O_HELP: fputs(usage_text, stdout); exit(0);
 		default: return usage_err("unknown or incomplete option", argv[optind - 1]);

@@ -161,9 +161,25 @@ static int emit(struct fib *fib, size_t *cap, u128 lo, u128 hi, const struct can
 }
 
 /* Every route as candidates: the system routes, then the table's (tags expanded). */
+/* An effective route table is the whole FIB: an address no route of it covers has no route at all, and Azure
+ * drops the packet. Two catch-alls that lose to every real route say so (and keep the segments total). */
+static int no_route(struct fib *fib, struct vec *v)
+{
+	static const char *const all[] = { "0.0.0.0/0", "::/0" };
+	for (size_t i = 0; i < 2; i++) {
+		struct fib_route r = { .hop = HOP_NONE, .no_route = true };
+		const char *why;
+		cidr_parse(all[i], &r.prefix, &why);
+		snprintf(r.prefix_text, sizeof(r.prefix_text), "(no route)");
+		if (add_route(fib, r) < 0 || add_prefix(v, &r.prefix, (uint32_t)fib->nroutes - 1, 255, UINT32_MAX) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 static int collect(struct fib *fib, struct vec *v, const struct netenv *env, const struct route_table *rt)
 {
-	if (system_routes(fib, v, env) < 0)
+	if (rt && rt->effective ? no_route(fib, v) < 0 : system_routes(fib, v, env) < 0)
 		return -1;
 	for (size_t i = 0; rt && i < rt->n; i++) {
 		const struct route *r = &rt->routes[i];

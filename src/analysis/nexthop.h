@@ -12,8 +12,9 @@
 /* One route in force: a user route, or a system route. */
 struct fib_route {
 	enum next_hop hop;
-	const struct route *user;  /* NULL for a system route */
+	const struct route *user;  /* NULL for a system route; with an effective table, the effective route */
 	struct cidr prefix;        /* the system route's prefix (system routes only) */
+	bool no_route;             /* effective tables: no route covers the address, so Azure drops it */
 	char prefix_text[CIDR_STRLEN];
 };
 

@@ -14,13 +14,17 @@
 
 static const char flow_usage[] =
 	"usage: minet flow --tags F [--tags F…] --vnet CIDR[,CIDR…] [--routes RT.json] --nsg NSG.json\n"
-	"                  [--nic-nsg NSG.json] --direction inbound|outbound --protocol tcp|udp|icmp|esp|ah\n"
+	"                  [--nic-nsg NSG.json] [--asg ASG.json] --direction inbound|outbound --protocol tcp|udp|icmp|esp|ah\n"
 	"                  --src IP[:PORT] --dst IP[:PORT] [--json]\n"
 	"       minet flow … [--direction D] --batch FILE|-   one flow a line: [DIRECTION] PROTOCOL SRC DST\n"
 	"\n"
 	"Evaluates the flow as Azure does: rules by priority, first match decides; inbound the subnet's NSG then\n"
 	"the NIC's, outbound the NIC's then the subnet's; both must allow. A port left out of --src/--dst for tcp\n"
 	"or udp means any port: the answer is given when every port gets the same one.\n"
+	"--nsg may also be effective security rules (az network nic list-effective-nsg): they hold the subnet's\n"
+	"and the NIC's NSG, with Azure's expansion of every tag (then no --nic-nsg).\n"
+	"--asg FILE: members of application security groups, {\"ASG name or id\": [\"10.0.0.4\", …]} or\n"
+	"az network nic list output; without it a rule naming an ASG matches nothing (a note says so).\n"
 	"--host-vip IP: an address that stands for 168.63.129.16 (a lab's, see minet topology).\n"
 	"--nsg/--routes read REST, az, PowerShell, Terraform and ARM template JSON (minet-flow(1), INPUT SHAPES);\n"
 	"FILE#NAME picks one of several; --parameters FILE: an ARM template's deploymentParameters file.\n"
@@ -91,6 +95,8 @@ static void print_endpoint(FILE *out, u128 a, int port)
 		fprintf(out, "[%s]:%d", s, port);
 }
 
+static const struct policy *notes_of; /* the policy whose notes the reports carry */
+
 static void print_text(const struct verdict *v, const struct flow *f)
 {
 	fprintf(stdout, "%s  %s %s ", v->allow ? "Allow" : "Deny", f->dir == DIR_IN ? "inbound" : "outbound",
@@ -99,6 +105,8 @@ static void print_text(const struct verdict *v, const struct flow *f)
 	fputs(" -> ", stdout);
 	print_endpoint(stdout, f->dst, f->dport);
 	fputc('\n', stdout);
+	if (notes_of)
+		policy_print_notes(notes_of, stdout, "  note: ");
 	if (!v->rule) {
 		printf("  no NSG is in force\n");
 		return;
@@ -146,6 +154,14 @@ static void print_json(const struct verdict *v, const struct flow *f)
 	for (int k = 0; k < 2 && v->stage_rule[k]; k++)
 		json_array_append_new(stages, rule_json(v->stage_nsg[k], v->stage_rule[k]));
 	json_object_set_new(o, "evaluated", stages);
+	json_t *notes = json_array();
+	const struct nsg *gs[2] = { notes_of && notes_of->has_nsg ? &notes_of->nsg : NULL,
+				    notes_of && notes_of->has_nic ? &notes_of->nic : NULL };
+	for (int k = 0; k < 2; k++)
+		for (size_t i = 0; gs[k] && i < gs[k]->n; i++)
+			if (gs[k]->rules[i].note)
+				json_array_append_new(notes, json_string(gs[k]->rules[i].note));
+	json_object_set_new(o, "notes", notes);
 	char *s = json_dumps(o, JSON_COMPACT);
 	puts(s);
 	free(s);
@@ -547,6 +563,9 @@ int cmd_flow(int argc, char **argv)
 		policy_free(&p);
 		return 2;
 	}
+	notes_of = &p;
+	if (o.batch)
+		policy_print_notes(&p, stderr, "minet flow: note: ");
 	rc = o.batch ? batch(&o, &p) : single(&o, &p);
 	policy_free(&p);
 	return rc;

@@ -16,6 +16,7 @@
 #include "realize/cluster.h"
 #include "realize/compile.h"
 #include "realize/netns.h"
+#include "realize/storage.h"
 
 extern const char default_topology[];
 
@@ -106,6 +107,10 @@ static int print_status(const char *name, bool json)
 	}
 	if (lb)
 		json_object_set(st, "loadBalancer", lb);
+	json_t *fq = json_object_get(json_object_get(st, "dns"), "instance");
+	if (fq)
+		json_object_set(st, "fqdn", fq); /* the instance name the lab's DNS serves (minet mgmt-ip FQDN) */
+	json_object_set_new(st, "subnetId", json_string(LAB_SUBNET_ID)); /* for storage virtual network rules */
 	if (json) {
 		json_object_del(st, "pids");
 		char *text = json_dumps(st, JSON_INDENT(2));
@@ -292,16 +297,37 @@ int cmd_exec(int argc, char **argv)
 	return 127;
 }
 
+static int apply_storage(const char *name, const char *host, const char *file, const char *usage)
+{
+	struct lab lab;
+	if (!file) {
+		fputs(usage, stderr);
+		return 2;
+	}
+	if (!need_root("apply"))
+		return 2;
+	if (cluster_load(&lab, name, NULL, stderr) < 0)
+		return 2;
+	int rc = storage_apply(&lab, host, file, stderr);
+	if (!rc)
+		printf("cluster '%s': the storage account firewall of %s is now %s\n", name, host, file);
+	lab_free(&lab);
+	return rc == 0 ? 0 : rc == -1 ? 2 : 1;
+}
+
 int cmd_apply(int argc, char **argv)
 {
 	static const char usage[] =
-		"usage: minet apply [--name N] (--nsg F | --routes F)\n"
-		"Replaces the subnet's NSG or route table on a running cluster, atomically. A bad file changes nothing.\n";
+		"usage: minet apply [--name N] (--nsg F | --routes F | --storage HOST F)\n"
+		"Replaces the subnet's NSG or route table on a running cluster, atomically. A bad file changes nothing.\n"
+		"--storage HOST F: the storage account firewall of a storage host (`az storage account show` output, its\n"
+		"networkRuleSet, or an ARM storage account), enforced with nftables in that host (same-region rule).\n";
 	static const struct option opts[] = { { "name", required_argument, NULL, OPT_NAME },
 					      { "nsg", required_argument, NULL, OPT_NSG },
 					      { "routes", required_argument, NULL, OPT_ROUTES },
+					      { "storage", required_argument, NULL, 's' },
 					      { "help", no_argument, NULL, OPT_HELP }, { 0 } };
-	const char *name = "mi", *nsg = NULL, *routes = NULL;
+	const char *name = "mi", *nsg = NULL, *routes = NULL, *storage = NULL;
 	int c;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1)
@@ -309,10 +335,13 @@ int cmd_apply(int argc, char **argv)
 		case OPT_NAME: name = optarg; break;
 		case OPT_NSG: nsg = optarg; break;
 		case OPT_ROUTES: routes = optarg; break;
+		case 's': storage = optarg; break;
 		case 'h':
 		case OPT_HELP: fputs(usage, stdout); return 0;
 		default: fputs(usage, stderr); return 2;
 		}
+	if (storage) /* minet apply --storage HOST FILE (realize/storage.h) */
+		return apply_storage(name, storage, optind == argc - 1 && !nsg && !routes ? argv[optind] : NULL, usage);
 	if (optind < argc || !nsg == !routes) {
 		fputs(usage, stderr);
 		return 2;

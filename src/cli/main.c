@@ -13,6 +13,7 @@ static const struct verb verbs[] = {
 	{ "flow",  cmd_flow,  "is this flow allowed by the NSGs, and by which rule" },
 	{ "route", cmd_route, "the next hop of a destination under the route table" },
 	{ "verify", cmd_verify, "prove the subnet keeps its mandatory management traffic" },
+	{ "tags", cmd_tags, "service tags: which tags hold an address, diff two files, show one for a firewall" },
 	{ "up", cmd_up, "bring the cluster up: hosts, fabric, load balancer, firewalls, agents (root)" },
 	{ "down", cmd_down, "remove everything `up` made (root)" },
 	{ "status", cmd_status, "the hosts of a running cluster and the balancer's backends" },
@@ -22,6 +23,7 @@ static const struct verb verbs[] = {
 	{ "topology", cmd_topology, "print or export the built-in topology" },
 	{ "pki",   cmd_pki,   "the cluster's certificate authority: init, issue, revoke, crl, list" },
 	{ "mgmt",  cmd_mgmt,  "a mutual-TLS management client for the node agents" },
+	{ "mgmt-ip", cmd_mgmtip, "the management endpoint's public IP from an instance's FQDN (DNS)" },
 	{ "lbd", cmd_lbd, NULL }, /* the prober, started by up */
 };
 

@@ -20,7 +20,11 @@ static const char usage_text[] =
 	"Files in DIR: ca.pem, ca.key, NAME.pem, NAME.key (mode 0600), crl.pem, state.json.\n"
 	"Keys are ECDSA P-256 unless the CA was made with --rsa (RSA 3072). agent certificates carry\n"
 	"serverAuth, mgmt certificates clientAuth. revoke re-publishes crl.pem at once.\n"
-	"Exit status: 0 done, 1 the operation failed, 2 bad usage.\n";
+	"A certificate never outlives its CA: a longer --days is clamped to the CA's notAfter (said on stderr).\n"
+	"Certificates start, and CRLs are dated (thisUpdate), 60 s in the past, for relying parties whose clock\n"
+	"is a little behind. --crl-url is an http:// URL (RFC 3986), written as one CRL distribution point.\n"
+	"issue, revoke and crl check that ca.key matches ca.pem first.\n"
+	"Exit status: 0 done, 1 the operation failed, 2 bad usage or bad input (nothing written).\n";
 
 enum { O_RSA = 1, O_CRL_URL, O_DAYS, O_CRL_DAYS, O_NAME, O_PARENT, O_ROLE, O_SAN, O_REASON, O_JSON,
        O_NOT_BEFORE, O_NOT_AFTER, O_THIS_UPDATE, O_NEXT_UPDATE, O_HELP };
@@ -138,7 +142,7 @@ static int list(const char *dir, int as_json)
 int cmd_pki(int argc, char **argv)
 {
 	struct args a = { 0 };
-	char err[1024];
+	char err[1024], note[512] = "";
 	const char *sub, *dir, *name = NULL;
 	char **ops;
 	int c, rc, nops, want;
@@ -210,11 +214,13 @@ int cmd_pki(int argc, char **argv)
 		rc = pki_init(dir, &o, err, sizeof(err));
 	} else if (!strcmp(sub, "issue")) {
 		struct pki_issue_opts o = { .role = a.role, .san = a.san, .days = a.days, .not_before = a.nb,
-					    .not_after = a.na };
+					    .not_after = a.na, .note = note, .notelen = sizeof(note) };
 
 		if (!a.role_set)
 			return bad("%s: --role agent|mgmt is required", sub);
 		rc = pki_issue(dir, name, &o, err, sizeof(err));
+		if (!rc && *note)
+			fprintf(stderr, "minet pki issue: note: %s\n", note);
 	} else if (!strcmp(sub, "revoke")) {
 		rc = pki_revoke(dir, name, a.reason, err, sizeof(err));
 	} else if (!strcmp(sub, "crl")) {
@@ -228,7 +234,7 @@ int cmd_pki(int argc, char **argv)
 	}
 	if (rc) {
 		fprintf(stderr, "minet pki %s: %s\n", sub, err);
-		return 1;
+		return rc == -2 ? 2 : 1;
 	}
 	return 0;
 }

@@ -3,9 +3,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "model/armtmpl.h"
 #include "model/diag.h"
+#include "model/effective.h"
 #include "model/jsonin.h"
 #include "model/shapes.h"
 
@@ -24,6 +26,7 @@ int policy_opt(struct policy_args *a, int opt, const char *arg)
 	case OPT_NSG: a->nsg = arg; return 1;
 	case OPT_NIC_NSG: a->nic_nsg = arg; return 1;
 	case OPT_HOST_VIP: a->host_vip = arg; return 1;
+	case OPT_ASG: a->asg = arg; return 1;
 	case OPT_PARAMETERS: a->parameters = arg; return 1;
 	default: return 0;
 	}
@@ -47,11 +50,101 @@ static void load_env_tags(struct tagdb *db, struct diag *d)
 
 static int policy_load_files(struct policy *p, const struct policy_args *a, struct diag *dp);
 
+/* Load the one NSG or route table an argument names (FILE or FILE#NAME) from its parsed file, through the shapes
+ * table (model/shapes.c), with errors at the paths in the user's file. */
+static int load_shape(json_t *root, const char *file, const char *sel, enum shape_kind kind, struct policy *p,
+		      struct nsg *g, struct diag *d)
+{
+	struct shape_pick pk;
+	if (shapes_pick(root, file, sel, kind, &pk, d) < 0)
+		return -1;
+	struct diag saved = *d;
+	shapes_pick_diag(&pk, d);
+	int rc = kind == SHAPE_NSG ? nsg_load_json(g, pk.canon, pk.file, &p->env, d)
+				   : rt_load_json(&p->rt, pk.canon, pk.file, &p->tags, d);
+	d->map_path = saved.map_path;
+	d->map_ctx = saved.map_ctx;
+	shapes_pick_free(&pk);
+	return rc;
+}
+
+/* --routes: a route table in any shape, or an effective route table (the whole FIB). */
+static bool load_routes(struct policy *p, const char *arg, struct diag *d)
+{
+	const char *saved = d->file, *sel;
+	char *file;
+	int rc = -1;
+	d->file = arg;
+	if (shapes_split_arg(arg, &file, &sel) < 0) {
+		diag_err(d, NULL, "out of memory");
+		return false;
+	}
+	json_t *root = shapes_read(file, RT_MAX_BYTES, d);
+	if (root && effective_routes_shape(root))
+		rc = effective_routes_load_json(&p->rt, root, file, d);
+	else if (root)
+		rc = load_shape(root, file, sel, SHAPE_RT, p, NULL, d);
+	json_decref(root);
+	free(file);
+	d->file = saved;
+	return rc == 0;
+}
+
+/* --nsg: an NSG in any shape, or effective security rules, which hold the subnet's and the NIC's NSG (so no
+ * --nic-nsg). */
+static void load_nsg(struct policy *p, const struct policy_args *a, struct diag *d)
+{
+	const char *saved = d->file, *sel;
+	char *file;
+	d->file = a->nsg;
+	if (shapes_split_arg(a->nsg, &file, &sel) < 0) {
+		diag_err(d, NULL, "out of memory");
+		return;
+	}
+	json_t *root = shapes_read(file, NSG_MAX_BYTES, d);
+	if (root && effective_nsg_shape(root)) {
+		if (a->nic_nsg)
+			diag_err(d, NULL, "holds the effective rules of the subnet and the network interface; leave out "
+				 "--nic-nsg");
+		else
+			effective_nsg_load_json(&p->nsg, &p->has_nsg, &p->nic, &p->has_nic, root, file, &p->env, d);
+		p->effective_nsg = true;
+	} else if (root) {
+		p->has_nsg = load_shape(root, file, sel, SHAPE_NSG, p, &p->nsg, d) == 0;
+	}
+	json_decref(root);
+	free(file);
+	d->file = saved;
+}
+
+/* With an effective route table and no --vnet: the VNet's address space is what its VnetLocal routes cover. */
+static char *vnet_from_routes(const struct route_table *rt)
+{
+	char *csv = NULL;
+	size_t len = 0;
+	for (size_t i = 0; i < rt->n; i++) {
+		if (rt->routes[i].hop != HOP_VNET_LOCAL)
+			continue;
+		size_t n = strlen(rt->routes[i].prefix_text);
+		char *nc = realloc(csv, len + n + 2);
+		if (!nc) {
+			free(csv);
+			return NULL;
+		}
+		csv = nc;
+		if (len)
+			csv[len++] = ',';
+		memcpy(csv + len, rt->routes[i].prefix_text, n + 1);
+		len += n;
+	}
+	return csv;
+}
+
 int policy_load(struct policy *p, const struct policy_args *a)
 {
 	struct diag d = { .out = stderr };
 	*p = (struct policy){ 0 };
-	if (!a->vnet) {
+	if (!a->vnet && !a->routes) {
 		fprintf(stderr, "minet: --vnet CIDR[,CIDR…] is required (the virtual network's address space)\n");
 		return -1;
 	}
@@ -86,11 +179,23 @@ int policy_load(struct policy *p, const struct policy_args *a)
 static int policy_load_files(struct policy *p, const struct policy_args *a, struct diag *dp)
 {
 	struct diag d = *dp;
+	char *derived = NULL;
 	if (a->routes)
-		p->has_rt = rt_load_file(&p->rt, a->routes, &p->tags, &d) == 0;
+		p->has_rt = load_routes(p, a->routes, &d);
+	const char *vnet = a->vnet;
+	if (!vnet) {
+		if (!p->has_rt || !p->rt.effective || !(vnet = derived = vnet_from_routes(&p->rt))) {
+			if (p->has_rt)
+				fprintf(stderr, "minet: --vnet CIDR[,CIDR…] is required (the virtual network's address "
+					"space)%s\n", p->rt.effective ? "; the effective routes have no VnetLocal route" : "");
+			return -1;
+		}
+	}
 	d.file = "--vnet";
 	/* A bad route table does not stop the NSGs from being checked: their errors are reported too. */
-	if (netenv_init(&p->env, &p->tags, a->vnet, &d) < 0)
+	int env_rc = netenv_init(&p->env, &p->tags, vnet, &d);
+	free(derived);
+	if (env_rc < 0)
 		return -1;
 	if (a->host_vip) { /* a lab's stand-in for 168.63.129.16 (minet up) */
 		u128 vip;
@@ -105,15 +210,28 @@ static int policy_load_files(struct policy *p, const struct policy_args *a, stru
 		fprintf(stderr, "minet: out of memory\n");
 		return -1;
 	}
+	if (a->asg && (p->has_asg = asg_load_file(&p->asg, a->asg, &d) == 0))
+		p->env.asgs = &p->asg;
 	if (a->nsg)
-		p->has_nsg = nsg_load_file(&p->nsg, a->nsg, &p->env, &d) == 0;
-	if (a->nic_nsg)
+		load_nsg(p, a, &d);
+	if (a->nic_nsg && !p->effective_nsg)
 		p->has_nic = nsg_load_file(&p->nic, a->nic_nsg, &p->env, &d) == 0;
 	return d.errors ? -1 : 0;
 }
 
+void policy_print_notes(const struct policy *p, FILE *out, const char *prefix)
+{
+	const struct nsg *gs[2] = { p->has_nsg ? &p->nsg : NULL, p->has_nic ? &p->nic : NULL };
+	for (int k = 0; k < 2; k++)
+		for (size_t i = 0; gs[k] && i < gs[k]->n; i++)
+			if (gs[k]->rules[i].note)
+				fprintf(out, "%s%s\n", prefix, gs[k]->rules[i].note);
+}
+
 void policy_free(struct policy *p)
 {
+	if (p->has_asg)
+		asg_free(&p->asg);
 	if (p->has_nsg)
 		nsg_free(&p->nsg);
 	if (p->has_nic)
@@ -122,4 +240,43 @@ void policy_free(struct policy *p)
 		rt_free(&p->rt);
 	netenv_free(&p->env);
 	tagdb_free(&p->tags);
+}
+
+int tags_warn_stale(const struct tagdb *db, const char *who, json_t *into)
+{
+	long today = tags_today();
+	int n = 0;
+	if (today < 0) {
+		fprintf(stderr, "%s: MINET_NOW: want YYYY-MM-DD\n", who);
+		return 0;
+	}
+	/* Only Microsoft's weekly download ages: the file that defines AzureCloud (files of the same shape for
+	 * tags it does not publish, such as the CorpNet stand-ins, do not follow its weeks). */
+	const struct service_tag *ac = tagdb_find(db, "AzureCloud");
+	for (size_t i = 0; i < db->nfiles; i++) {
+		bool dup = false, est;
+		for (size_t j = 0; j < i; j++)
+			dup |= !strcmp(db->files[i], db->files[j]);
+		dup |= !ac || strcmp(ac->file, db->files[i]);
+		long day = dup ? -1 : tags_file_day(db->files[i], db->file_change[i], &est);
+		if (day < 0 || today - day <= TAGS_STALE_DAYS)
+			continue;
+		time_t t = (time_t)day * 86400;
+		struct tm tm;
+		char date[16];
+		gmtime_r(&t, &tm);
+		strftime(date, sizeof(date), "%Y-%m-%d", &tm);
+		char msg[600];
+		snprintf(msg, sizeof(msg), "%s is from %s%s, %ld days old (more than %d): the mandatory routes and "
+					   "rules follow the current ranges; use this week's Service Tags file",
+			 db->files[i], est ? "about " : "", date, today - day, TAGS_STALE_DAYS);
+		if (into)
+			json_array_append_new(into, json_pack("{s:s, s:s, s:b, s:I, s:s}", "file", db->files[i], "date",
+							      date, "estimated", est, "ageDays", (json_int_t)(today - day),
+							      "message", msg));
+		else
+			fprintf(stderr, "%s: warning: %s\n", who, msg);
+		n++;
+	}
+	return n;
 }

@@ -4,7 +4,10 @@
 #define MINET_CLI_POLICY_H
 
 #include <getopt.h>
+#include <stdio.h>
+#include <jansson.h>
 
+#include "model/asg.h"
 #include "model/nsg.h"
 #include "model/routes.h"
 
@@ -13,7 +16,7 @@
 struct policy_args {
 	const char *tags[MAX_TAG_FILES];
 	int ntags;
-	const char *vnet, *routes, *nsg, *nic_nsg, *host_vip;
+	const char *vnet, *routes, *nsg, *nic_nsg, *host_vip, *asg;
 	const char *parameters; /* --parameters: an ARM deploymentParameters file for template inputs */
 };
 
@@ -22,22 +25,33 @@ struct policy {
 	struct route_table rt;
 	struct netenv env;
 	struct nsg nsg, nic;
-	bool has_rt, has_nsg, has_nic;
+	struct asg_map asg;
+	bool has_rt, has_nsg, has_nic, has_asg;
+	bool effective_nsg; /* --nsg held effective security rules: nsg is the subnet's, nic the NIC's */
 };
 
 /* Long options, values >= 1000 so verbs can add their own below. */
-enum { OPT_TAGS = 1000, OPT_VNET, OPT_ROUTES, OPT_NSG, OPT_NIC_NSG, OPT_HOST_VIP, OPT_PARAMETERS };
+enum { OPT_TAGS = 1000, OPT_VNET, OPT_ROUTES, OPT_NSG, OPT_NIC_NSG, OPT_HOST_VIP, OPT_ASG, OPT_PARAMETERS };
 #define POLICY_LONG_OPTIONS                                                                                  \
 	{ "tags", required_argument, NULL, OPT_TAGS }, { "vnet", required_argument, NULL, OPT_VNET },         \
 	{ "routes", required_argument, NULL, OPT_ROUTES }, { "nsg", required_argument, NULL, OPT_NSG },      \
 	{ "nic-nsg", required_argument, NULL, OPT_NIC_NSG }, { "host-vip", required_argument, NULL, OPT_HOST_VIP }, \
-	{ "parameters", required_argument, NULL, OPT_PARAMETERS }
+	{ "asg", required_argument, NULL, OPT_ASG }, { "parameters", required_argument, NULL, OPT_PARAMETERS }
 
 /* Take one of the options above; 1 if it was one, 0 if not, -1 on misuse (reported). */
 int policy_opt(struct policy_args *a, int opt, const char *arg);
 
+/* Every note of the NSGs in force (rules naming application security groups minet has no members for), one a
+ * line, each prefixed with `prefix`. */
+void policy_print_notes(const struct policy *p, FILE *out, const char *prefix);
+
 /* Load everything given. Every error is printed to stderr, naming the file and place. 0 or -1. */
 int policy_load(struct policy *p, const struct policy_args *a);
 void policy_free(struct policy *p);
+
+/* Warn about each Service Tags file of db older than TAGS_STALE_DAYS (model/tags.h): the mandatory routes and
+ * rules follow the current ranges. On stderr as `who`, or, when into is an array, as objects {file, date,
+ * estimated, ageDays, message} appended to it (--json, --sarif carry them in their output). Returns the count. */
+int tags_warn_stale(const struct tagdb *db, const char *who, json_t *into);
 
 #endif

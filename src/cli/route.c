@@ -14,6 +14,9 @@ static const char route_usage[] =
 	"The route in force for a destination: longest prefix match over the system routes and the user-defined\n"
 	"routes (service tags expanded); on equal prefixes a user route beats a system route, and an explicit\n"
 	"prefix > regional tag > global tag > AzureCloud.<region> > AzureCloud.\n"
+	"--routes may also be an effective route table (az network nic show-effective-route-table, or\n"
+	"Get-AzEffectiveRouteTable | ConvertTo-Json): Azure's merged routes are then the whole FIB (Invalid ones\n"
+	"left out, no system routes added) and --vnet may be left out (the VnetLocal routes give it).\n"
 	"--host-vip IP: an address that stands for 168.63.129.16 (a lab's, see minet topology).\n"
 	"--nsg/--routes read REST, az, PowerShell, Terraform and ARM template JSON (minet-flow(1), INPUT SHAPES);\n"
 	"FILE#NAME picks one of several; --parameters FILE: an ARM template's deploymentParameters file.\n"
@@ -80,6 +83,7 @@ int cmd_route(int argc, char **argv)
 	int len;
 	const struct fib_route *r = fib_lookup(&fib, a, &len);
 	const char *hop_ip = r->user && r->user->has_hop_ip ? r->user->hop_ip_text : NULL;
+	const char *source = r->user ? (r->user->source ? r->user->source : "User") : r->no_route ? "" : "Default";
 	char as[ADDR_STRLEN];
 	addr_format(a, as);
 	if (json) {
@@ -87,9 +91,12 @@ int cmd_route(int argc, char **argv)
 		json_object_set_new(o, "destination", json_string(as));
 		json_object_set_new(o, "nextHopType", json_string(next_hop_name(r->hop)));
 		json_object_set_new(o, "nextHopIpAddress", hop_ip ? json_string(hop_ip) : json_null());
-		json_object_set_new(o, "route", r->user ? json_string(r->user->name) : json_null());
-		json_object_set_new(o, "source", json_string(r->user ? "User" : "Default"));
-		json_object_set_new(o, "addressPrefix", json_string(r->prefix_text));
+		json_object_set_new(o, "route", r->user && *r->user->name ? json_string(r->user->name) : json_null());
+		json_object_set_new(o, "source", *source ? json_string(source) : json_null());
+		json_object_set_new(o, "addressPrefix", r->no_route ? json_null() : json_string(r->prefix_text));
+		json_object_set_new(o, "effective", json_boolean(p.has_rt && p.rt.effective));
+		if (r->user && r->user->source)
+			json_object_set_new(o, "at", json_string(r->user->json_path));
 		json_object_set_new(o, "prefixLength", json_integer(len));
 		char *s = json_dumps(o, JSON_COMPACT);
 		puts(s);
@@ -97,7 +104,13 @@ int cmd_route(int argc, char **argv)
 		json_decref(o);
 	} else {
 		printf("%s  next hop %s%s%s\n", as, next_hop_name(r->hop), hop_ip ? " " : "", hop_ip ? hop_ip : "");
-		if (r->user)
+		if (r->no_route)
+			printf("  no effective route covers it: Azure drops the packet\n");
+		else if (r->user && r->user->source)
+			printf("  effective route%s%s%s, source %s, addressPrefix %s (%s: %s)\n", *r->user->name ? " '" : "",
+			       r->user->name, *r->user->name ? "'" : "", *source ? source : "?", r->prefix_text, p.rt.file,
+			       r->user->json_path);
+		else if (r->user)
 			printf("  user route '%s' (%s), addressPrefix %s%s\n", r->user->name, p.rt.file, r->prefix_text,
 			       r->user->tag ? " (service tag)" : "");
 		else

@@ -23,5 +23,7 @@ int cmd_topology(int argc, char **argv);
 int cmd_lbd(int argc, char **argv);
 int cmd_pki(int argc, char **argv);
 int cmd_mgmt(int argc, char **argv);
+int cmd_mgmtip(int argc, char **argv);
+int cmd_tags(int argc, char **argv);
 
 #endif

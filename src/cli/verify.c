@@ -10,6 +10,7 @@
 #include "analysis/verify.h"
 #include "cli/policy.h"
 #include "cli/verbs.h"
+#include "cli/verify_storage.h"
 #include "model/jsonin.h"
 #include "model/jsonloc.h"
 
@@ -27,7 +28,8 @@ static const char verify_usage[] =
 	"--host-vip IP: an address that stands for 168.63.129.16 (a lab's, see minet topology).\n"
 	"--nsg/--routes read REST, az, PowerShell, Terraform and ARM template JSON (minet-flow(1), INPUT SHAPES);\n"
 	"FILE#NAME picks one of several; --parameters FILE: an ARM template's deploymentParameters file.\n"
-	"Exit: 0 every contract holds, 1 some fail, 2 bad input or usage.\n";
+	STORAGE_USAGE
+	"Exit: 0 every contract holds (and every storage account passes), 1 some fail, 2 bad input or usage.\n";
 
 enum { OPT_SUBNET = 1, OPT_REGION, OPT_PAIR, OPT_STRICT, OPT_CONTRACTS, OPT_JSON, OPT_SARIF, OPT_HELP };
 
@@ -84,7 +86,7 @@ static json_t *finding_json(const struct finding *f)
 	return o;
 }
 
-static void print_json(const struct verify_report *r, const struct verify_input *in)
+static void print_json(const struct verify_report *r, const struct verify_input *in, json_t *storage, json_t *stale)
 {
 	char s[CIDR_STRLEN];
 	json_t *o = json_object(), *v = json_array(), *w = json_array(), *c = json_array();
@@ -102,6 +104,9 @@ static void print_json(const struct verify_report *r, const struct verify_input 
 	json_object_set_new(o, "contracts", c);
 	json_object_set_new(o, "violations", v);
 	json_object_set_new(o, "warnings", w);
+	if (storage)
+		json_object_set(o, "storage", storage);
+	json_object_set(o, "staleTags", stale);
 	char *text = json_dumps(o, JSON_INDENT(2));
 	puts(text);
 	free(text);
@@ -173,7 +178,7 @@ static json_t *sarif_result(const struct finding *f, const struct verify_input *
 	return r;
 }
 
-static void print_sarif(const struct verify_report *r, const struct verify_input *in)
+static void print_sarif(const struct verify_report *r, const struct verify_input *in, json_t *stale)
 {
 	json_t *rules = json_array(), *results = json_array();
 	for (size_t i = 0; i < in->ndefs; i++)
@@ -191,6 +196,16 @@ static void print_sarif(const struct verify_report *r, const struct verify_input
 			      "https://json.schemastore.org/sarif-2.1.0.json", "version", "2.1.0", "runs", "tool",
 			      "driver", "name", "minet", "informationUri", "https://example.invalid/minet", "rules", rules,
 			      "results", results);
+	if (json_array_size(stale)) { /* an old tags file: a notification of the run, not a result */
+		json_t *notes = json_array(), *v;
+		size_t i;
+		json_array_foreach(stale, i, v)
+			json_array_append_new(notes, json_pack("{s:s, s:{s:O}}", "level", "warning", "message", "text",
+							       json_object_get(v, "message")));
+		json_object_set_new(json_array_get(json_object_get(o, "runs"), 0), "invocations",
+				    json_pack("[{s:b, s:o}]", "executionSuccessful", 1, "toolExecutionNotifications",
+					      notes));
+	}
 	char *text = json_dumps(o, JSON_INDENT(2));
 	puts(text);
 	free(text);
@@ -246,9 +261,12 @@ int cmd_verify(int argc, char **argv)
 		{ "json", no_argument, NULL, OPT_JSON },
 		{ "sarif", no_argument, NULL, OPT_SARIF },
 		{ "help", no_argument, NULL, OPT_HELP },
+		STORAGE_LONG_OPTIONS,
 		{ 0 },
 	};
 	struct policy_args pa = { 0 };
+	struct storage_args sa = { 0 };
+	json_t *storage = NULL;
 	struct verify_input in = { 0 };
 	const char *subnet = NULL, *set = "documented";
 	bool json = false, sarif = false;
@@ -257,6 +275,10 @@ int cmd_verify(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		int r = policy_opt(&pa, c, optarg);
 		if (r < 0)
+			return 2;
+		if (r)
+			continue;
+		if ((r = storage_opt(&sa, c, optarg)) < 0)
 			return 2;
 		if (r)
 			continue;
@@ -291,25 +313,35 @@ int cmd_verify(int argc, char **argv)
 	}
 	struct policy p;
 	struct verify_report rep;
+	json_t *stale = NULL;
 	int rc = 2;
 	if (policy_load(&p, &pa) < 0)
 		goto out;
+	stale = json_array();
+	tags_warn_stale(&p.tags, "minet verify", json || sarif ? stale : NULL);
 	in.env = &p.env;
 	in.nsg = &p.nsg;
 	in.nic = p.has_nic ? &p.nic : NULL;
 	in.rt = p.has_rt ? &p.rt : NULL;
 	struct diag d = { .out = stderr, .file = "minet verify" };
+	int refused = storage_run(&sa, in.region, &in.subnet, &storage);
+	if (refused < 0)
+		goto out;
 	if (verify_run(&in, &rep, &d) < 0)
 		goto out;
 	if (json)
-		print_json(&rep, &in);
+		print_json(&rep, &in, storage, stale);
 	else if (sarif)
-		print_sarif(&rep, &in);
+		print_sarif(&rep, &in, stale);
 	else
 		print_text(&rep, &in, set);
-	rc = rep.nviolations ? 1 : 0;
+	if (!json && !sarif)
+		storage_print(stdout, storage);
+	rc = rep.nviolations || refused ? 1 : 0;
 	verify_report_free(&rep);
 out:
+	json_decref(storage);
+	json_decref(stale);
 	policy_free(&p);
 	return rc;
 }

@@ -96,11 +96,19 @@ int netenv_init(struct netenv *env, const struct tagdb *tags, const char *vnet_c
 int netenv_add_routes(struct netenv *env, const struct route_table *rt)
 {
 	struct ipset udr = { 0 };
-	for (size_t i = 0; i < rt->n; i++)
-		if (route_add_addresses(&rt->routes[i], &udr) < 0) {
+	for (size_t i = 0; i < rt->n; i++) {
+		const struct route *r = &rt->routes[i];
+		/* [inference] Of an effective table, the routes that make up VirtualNetwork: the user-defined ones (as
+		 * for a route table), the VNet's own, its peerings' and what the gateway learned (on-premises); not the
+		 * catch-alls to Internet or None, nor the service endpoints' public prefixes. */
+		if (rt->effective && strcasecmp(r->source ? r->source : "", "User") && r->hop != HOP_VNET_LOCAL &&
+		    r->hop != HOP_VNET_PEERING && r->hop != HOP_VNET_GLOBAL_PEERING && r->hop != HOP_VNET_GATEWAY)
+			continue;
+		if (route_add_addresses(r, &udr) < 0) {
 			ipset_free(&udr);
 			return -1;
 		}
+	}
 	ipset_normalize(&udr);
 	ipset_free(&env->udr);
 	env->udr = udr;

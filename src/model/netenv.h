@@ -15,8 +15,11 @@
 
 #define AZURE_HOST_VIP "168.63.129.16"
 
+struct asg_map;
+
 struct netenv {
 	const struct tagdb *tags;
+	const struct asg_map *asgs; /* --asg: members of application security groups; NULL when not given */
 	struct cidr *vnet; /* address space ranges, as given */
 	size_t nvnet;
 	struct ipset vnet_set;

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "model/asg.h"
 #include "model/jsonin.h"
 #include "model/shapes.h"
 
@@ -50,7 +51,7 @@ bool azure_name_valid(const char *s)
 	return true;
 }
 
-static void rule_free(struct nsg_rule *r)
+void nsg_rule_free(struct nsg_rule *r)
 {
 	free(r->name);
 	ipset_free(&r->src.own);
@@ -62,12 +63,13 @@ static void rule_free(struct nsg_rule *r)
 	free(r->sport.text);
 	free(r->dport.text);
 	free(r->json_path);
+	free(r->note);
 }
 
 void nsg_free(struct nsg *g)
 {
 	for (size_t i = 0; i < g->n; i++)
-		rule_free(&g->rules[i]);
+		nsg_rule_free(&g->rules[i]);
 	free(g->rules);
 	free(g->name);
 	free(g->file);
@@ -93,9 +95,67 @@ struct side_keys {
 	const char *one, *many, *asg; /* sourceAddressPrefix, sourceAddressPrefixes, sourceApplicationSecurityGroups */
 };
 
+/* A side that names application security groups: their members (--asg), or nothing, with a note saying so.
+ * [inference] a member of any of the listed groups matches, as with a list of prefixes. */
+static int parse_asgs(json_t *asg, const char *path, const char *rule, const struct netenv *env,
+		      struct addr_field *f, char **note, struct diag *d)
+{
+	char ip[300];
+	size_t i;
+	json_t *v;
+	int before = d->errors;
+	f->is_asg = true;
+	f->set = &f->own;
+	json_array_foreach(asg, i, v) {
+		const char *id = json_is_string(v) ? json_string_value(v) : json_string_value(json_object_get(v, "id"));
+		jsonin_index(ip, sizeof(ip), path, i);
+		if (!id || !*id) {
+			diag_err(d, ip, "expected {\"id\": \"…/applicationSecurityGroups/NAME\"}, found %s",
+				 jsonin_typename(v));
+			continue;
+		}
+		const char *name = asg_name(id);
+		char *t = f->text ? join(f->text, name) : strdup(name);
+		if (!t)
+			goto oom;
+		f->text = t;
+		const struct asg_entry *e = asg_find(env->asgs, id);
+		if (e) {
+			for (size_t k = 0; k < e->members.n; k++)
+				if (ipset_add_range(&f->own, e->members.r[k].lo, e->members.r[k].hi) < 0)
+					goto oom;
+			continue;
+		}
+		if (*note)
+			continue; /* one note a rule: the first group without members */
+		char buf[600];
+		if (env->asgs)
+			snprintf(buf, sizeof(buf), "rule %s uses application security group %s: not in --asg %s; treated "
+				 "as matching nothing", rule ? rule : "?", name, env->asgs->file);
+		else
+			snprintf(buf, sizeof(buf), "rule %s uses application security group %s: no --asg given; treated "
+				 "as matching nothing", rule ? rule : "?", name);
+		if (!(*note = strdup(buf)))
+			goto oom;
+	}
+	if (d->errors != before)
+		return -1;
+	ipset_normalize(&f->own);
+	char *t = malloc(strlen(f->text) + 32);
+	if (!t)
+		goto oom;
+	sprintf(t, "application security group%s %s", strchr(f->text, ',') ? "s" : "", f->text);
+	free(f->text);
+	f->text = t;
+	return 0;
+oom:
+	diag_err(d, path, "out of memory");
+	return -1;
+}
+
 /* Read one address side of a rule. *count gets the number of addresses/ranges it names (for the limit). */
 static int parse_addr(json_t *props, const char *base, const struct side_keys *k, const struct netenv *env,
-		      struct addr_field *f, size_t *count, struct diag *d)
+		      struct addr_field *f, size_t *count, const char *rule, char **note, struct diag *d)
 {
 	char p[256], ip[300];
 	const char *one = NULL;
@@ -104,22 +164,31 @@ static int parse_addr(json_t *props, const char *base, const struct side_keys *k
 
 	jsonin_str(props, base, k->one, &one, d);
 	jsonin_arr(props, base, k->many, &many, d);
-	if (jsonin_arr(props, base, k->asg, &asg, d) > 0 && json_array_size(asg))
-		diag_err(d, jsonin_path(p, sizeof(p), base, k->asg),
-			 "application security groups are not supported by minet yet");
+	jsonin_arr(props, base, k->asg, &asg, d);
 	if (one && !*one)
 		one = NULL;
 	if (many && !json_array_size(many))
 		many = NULL;
+	if (asg && !json_array_size(asg))
+		asg = NULL;
 	if (d->errors != before)
 		return -1;
+	if ((one || many) && asg) {
+		/* Azure refuses a side with both prefixes and application security groups. */
+		diag_err(d, jsonin_path(p, sizeof(p), base, k->asg), "given together with %s; use one of them",
+			 one ? k->one : k->many);
+		return -1;
+	}
+	if (asg) {
+		*count = json_array_size(asg);
+		return parse_asgs(asg, jsonin_path(p, sizeof(p), base, k->asg), rule, env, f, note, d);
+	}
 	if (one && many) {
 		diag_err(d, jsonin_path(p, sizeof(p), base, k->many), "given together with %s; use one of them", k->one);
 		return -1;
 	}
 	if (!one && !many) {
-		if (!asg || !json_array_size(asg))
-			diag_err(d, jsonin_path(p, sizeof(p), base, k->one), "missing (and %s is empty)", k->many);
+		diag_err(d, jsonin_path(p, sizeof(p), base, k->one), "missing (and %s is empty)", k->many);
 		return -1;
 	}
 	if (one) {
@@ -303,8 +372,8 @@ static int parse_rule(json_t *e, const char *path, const struct netenv *env, str
 	if (dir && strcasecmp(dir, "Inbound") && strcasecmp(dir, "Outbound"))
 		has_prio = 0; /* no direction: no clash to report */
 	size_t nsrc = 0, ndst = 0;
-	parse_addr(props, base, &src_keys, env, &r->src, &nsrc, d);
-	parse_addr(props, base, &dst_keys, env, &r->dst, &ndst, d);
+	parse_addr(props, base, &src_keys, env, &r->src, &nsrc, name, &r->note, d);
+	parse_addr(props, base, &dst_keys, env, &r->dst, &ndst, name, &r->note, d);
 	parse_ports(props, base, "sourcePortRange", "sourcePortRanges", &r->sport, d);
 	parse_ports(props, base, "destinationPortRange", "destinationPortRanges", &r->dport, d);
 	counts[0] += nsrc;
@@ -333,7 +402,7 @@ static const struct {
 	{ "DenyAllOutBound", 65500, DIR_OUT, "*", "*", false },
 };
 
-static int add_default(struct nsg_rule *r, size_t i, const struct netenv *env)
+int nsg_default_rule(struct nsg_rule *r, size_t i, const struct netenv *env)
 {
 	const char *canon;
 	*r = (struct nsg_rule){
@@ -419,7 +488,7 @@ int nsg_load_json(struct nsg *g, json_t *root, const char *file, const struct ne
 			diag_err(d, rbase, "%zu %s addresses and ranges; an NSG allows at most %d per side", counts[side],
 				 side ? "destination" : "source", NSG_MAX_ADDRESSES);
 	for (i = 0; i < 6; i++)
-		if (add_default(&g->rules[g->n++], i, env) < 0)
+		if (nsg_default_rule(&g->rules[g->n++], i, env) < 0)
 			diag_err(d, NULL, "out of memory");
 	g->name = strdup(name && *name ? name : "nsg");
 	g->file = strdup(file ? file : "-");

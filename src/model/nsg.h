@@ -21,8 +21,9 @@ static inline bool proto_has_ports(unsigned p) { return p == PROTO_TCP || p == P
 struct addr_field {
 	const struct ipset *set; /* a tag's set, or &own */
 	struct ipset own;
-	char *text;              /* as written: "*", a tag, or "a, b, c" */
+	char *text;              /* as written: "*", a tag, "a, b, c", or "application security group web" */
 	bool is_tag;
+	bool is_asg;             /* own holds the members of application security groups */
 };
 
 struct port_field {
@@ -42,6 +43,9 @@ struct nsg_rule {
 	struct port_field sport, dport;
 	bool is_default;
 	char *json_path; /* NULL for default rules */
+	/* Set when a side names an application security group minet has no members for (no --asg, or not in it):
+	 * that side then matches nothing, and this says so ("rule X uses application security group Y: …"). */
+	char *note;
 };
 
 struct nsg {
@@ -60,6 +64,12 @@ struct nsg {
 int nsg_load_file(struct nsg *g, const char *path, const struct netenv *env, struct diag *d);
 int nsg_load_json(struct nsg *g, json_t *root, const char *file, const struct netenv *env, struct diag *d);
 void nsg_free(struct nsg *g);
+void nsg_rule_free(struct nsg_rule *r);
+
+/* Azure's six default rules (§1.2), i = 0..NSG_NDEFAULT-1: inbound 65000, 65001, 65500, then outbound. 0, or
+ * -1 when out of memory (r then holds what was allocated: free it with nsg_rule_free). */
+#define NSG_NDEFAULT 6
+int nsg_default_rule(struct nsg_rule *r, size_t i, const struct netenv *env);
 
 /* The rules of one direction in evaluation order. */
 static inline const struct nsg_rule *nsg_rules(const struct nsg *g, enum direction dir, size_t *n)

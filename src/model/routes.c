@@ -11,6 +11,8 @@
 static const char *const hop_names[] = {
 	[HOP_VNET_GATEWAY] = "VirtualNetworkGateway", [HOP_VNET_LOCAL] = "VnetLocal",
 	[HOP_INTERNET] = "Internet", [HOP_APPLIANCE] = "VirtualAppliance", [HOP_NONE] = "None",
+	[HOP_VNET_PEERING] = "VNetPeering", [HOP_VNET_GLOBAL_PEERING] = "VNetGlobalPeering",
+	[HOP_SERVICE_ENDPOINT] = "VirtualNetworkServiceEndpoint",
 };
 
 const char *next_hop_name(enum next_hop h)
@@ -24,6 +26,7 @@ static void route_free(struct route *r)
 	free(r->prefix_text);
 	free(r->hop_ip_text);
 	free(r->json_path);
+	free(r->source);
 }
 
 void rt_free(struct route_table *rt)
@@ -78,7 +81,7 @@ static int parse_route(json_t *e, const char *path, const struct tagdb *tags, st
 		return -1;
 
 	r->hop = (enum next_hop)-1;
-	for (size_t i = 0; i < sizeof(hop_names) / sizeof(hop_names[0]); i++)
+	for (size_t i = 0; i < HOP_UDR_TYPES; i++)
 		if (!strcasecmp(hop, hop_names[i]))
 			r->hop = (enum next_hop)i;
 	if ((int)r->hop < 0)

@@ -8,8 +8,14 @@
 #include "model/diag.h"
 #include "model/tags.h"
 
-/* Next hop types with their exact ARM spelling (next_hop_name). */
-enum next_hop { HOP_VNET_GATEWAY, HOP_VNET_LOCAL, HOP_INTERNET, HOP_APPLIANCE, HOP_NONE };
+/* Next hop types with their exact ARM spelling (next_hop_name). The first HOP_UDR_TYPES are the ones a
+ * user-defined route may name; the others appear only in effective route tables (model/effective.h). */
+enum next_hop {
+	HOP_VNET_GATEWAY, HOP_VNET_LOCAL, HOP_INTERNET, HOP_APPLIANCE, HOP_NONE,
+	HOP_VNET_PEERING, HOP_VNET_GLOBAL_PEERING, HOP_SERVICE_ENDPOINT,
+};
+#define HOP_UDR_TYPES 5
+#define HOP_TYPES 8
 const char *next_hop_name(enum next_hop h);
 
 struct route {
@@ -23,6 +29,7 @@ struct route {
 	char *hop_ip_text;
 	int rank;                       /* exact-prefix tie order, tag_route_rank() or 0 for a CIDR */
 	char *json_path;                /* where it is in its file, for reports */
+	char *source;                   /* effective tables: Default, User, VirtualNetworkGateway…; else NULL */
 };
 
 struct route_table {
@@ -31,6 +38,9 @@ struct route_table {
 	struct route *routes;
 	size_t n;
 	bool disable_bgp;
+	/* An effective route table (`az network nic show-effective-route-table`): Azure already merged the system,
+	 * user and gateway routes, so these routes are the whole FIB and no system routes are added. */
+	bool effective;
 };
 
 #define RT_MAX_ROUTES 400    /* routes per route table (§1.7) */

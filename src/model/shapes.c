@@ -962,14 +962,14 @@ static bool is_one_route(const json_t *v)
 }
 
 /* The table, in order: the first shape whose `is` holds decides. Effective output comes before lists (it is
- * a {"value":[…]} list too); wrappers before resources. */
+ * a {"value":[…]} list too); wrappers before resources. Effective output itself is read by effective.c, which
+ * policy.c tries before this table (it yields two NSGs, or a whole FIB, not one resource): here it is only
+ * recognised when given to the other option. */
 static const struct shape shape_table[] = {
 	{ "effective security rules (az network nic list-effective-nsg)", 0, is_effective_nsg, NULL,
-	  "minet does not read effective security rules yet; give the NSGs themselves (az network nsg show) with "
-	  "--nsg and --nic-nsg" },
+	  "give it with --nsg alone (it holds the subnet's and the network interface's rules; effective.c)" },
 	{ "an effective route table (az network nic show-effective-route-table)", 0, is_effective_routes, NULL,
-	  "minet does not read effective routes yet; give the route table itself (az network route-table show) "
-	  "with --routes" },
+	  "give it with --routes (the whole FIB; effective.c)" },
 	{ "a REST API example (parameters and responses)", SHAPE_KIND(SHAPE_NSG) | SHAPE_KIND(SHAPE_RT),
 	  is_rest_example, conv_rest_example, NULL },
 	{ "a list ({\"value\": […]})", SHAPE_KIND(SHAPE_NSG) | SHAPE_KIND(SHAPE_RT), is_value_list, conv_list, NULL },
@@ -1064,7 +1064,7 @@ int shapes_dispatch(json_t *v, const char *upath, enum shape_kind kind, struct s
 
 /* ---- loading one argument ---- */
 
-static json_t *load_any(const char *file, size_t max_bytes, struct diag *d)
+json_t *shapes_read(const char *file, size_t max_bytes, struct diag *d)
 {
 	size_t len;
 	json_error_t err;
@@ -1111,26 +1111,30 @@ static void list_names(const struct shape_found *f, char *buf, size_t n)
 	}
 }
 
-int shapes_load(const char *arg, enum shape_kind kind, size_t max_bytes, struct shape_pick *pk, struct diag *d)
+int shapes_split_arg(const char *arg, char **file, const char **sel)
+{
+	const char *hash = strrchr(arg, '#');
+	*sel = NULL;
+	if (hash && access(arg, F_OK) != 0) {
+		*file = strndup(arg, (size_t)(hash - arg));
+		*sel = hash + 1;
+	} else {
+		*file = strdup(arg);
+	}
+	return *file ? 0 : -1;
+}
+
+int shapes_pick(json_t *root, const char *file, const char *sel, enum shape_kind kind, struct shape_pick *pk,
+		struct diag *d)
 {
 	struct shape_found f = { 0 };
-	const char *sel = NULL, *hash = strrchr(arg, '#');
 	char names[1024];
 	int rc = -1;
 	*pk = (struct shape_pick){ 0 };
-	if (hash && access(arg, F_OK) != 0) {
-		pk->file = strndup(arg, (size_t)(hash - arg));
-		sel = hash + 1;
-	} else {
-		pk->file = strdup(arg);
-	}
-	if (!pk->file) {
+	if (!(pk->file = strdup(file))) {
 		diag_err(d, NULL, "out of memory");
 		return -1;
 	}
-	json_t *root = load_any(pk->file, max_bytes, d);
-	if (!root)
-		goto out;
 	if (shapes_dispatch(root, "", kind, &f, 0, d) < 0)
 		goto out;
 	struct shape_item *it = NULL;
@@ -1140,8 +1144,8 @@ int shapes_load(const char *arg, enum shape_kind kind, size_t max_bytes, struct 
 			if (!strcasecmp(f.items[i].name, sel) || (f.items[i].alt && !strcmp(f.items[i].alt, sel)))
 				it = &f.items[i];
 		if (!it) {
-			diag_err(d, NULL, "no %s named '%s' in this file; it holds: %s", kind == SHAPE_NSG ? "network security group" : "route table", sel,
-				 f.n ? names : "none");
+			diag_err(d, NULL, "no %s named '%s' in this file; it holds: %s",
+				 kind == SHAPE_NSG ? "network security group" : "route table", sel, f.n ? names : "none");
 			goto out;
 		}
 	} else if (f.n == 1) {
@@ -1150,7 +1154,8 @@ int shapes_load(const char *arg, enum shape_kind kind, size_t max_bytes, struct 
 		diag_err(d, NULL, "%s holds no %s", f.shape ? f.shape : "this file", kind_noun(kind));
 		goto out;
 	} else {
-		diag_err(d, NULL, "this file holds %zu %s (%s); name one as %s#NAME", f.n, kind == SHAPE_NSG ? "network security groups" : "route tables", names, pk->file);
+		diag_err(d, NULL, "this file holds %zu %s (%s); name one as %s#NAME", f.n,
+			 kind == SHAPE_NSG ? "network security groups" : "route tables", names, file);
 		goto out;
 	}
 	pk->name = it->name;
@@ -1163,11 +1168,26 @@ int shapes_load(const char *arg, enum shape_kind kind, size_t max_bytes, struct 
 	pk->shape = f.shape;
 	rc = 0;
 out:
-	json_decref(root);
 	shapes_found_free(&f);
 	if (rc < 0) {
 		free(pk->file);
 		pk->file = NULL;
 	}
+	return rc;
+}
+
+int shapes_load(const char *arg, enum shape_kind kind, size_t max_bytes, struct shape_pick *pk, struct diag *d)
+{
+	char *file;
+	const char *sel;
+	*pk = (struct shape_pick){ 0 };
+	if (shapes_split_arg(arg, &file, &sel) < 0) {
+		diag_err(d, NULL, "out of memory");
+		return -1;
+	}
+	json_t *root = shapes_read(file, max_bytes, d);
+	int rc = root ? shapes_pick(root, file, sel, kind, pk, d) : -1;
+	json_decref(root);
+	free(file);
 	return rc;
 }

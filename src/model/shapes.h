@@ -90,6 +90,13 @@ struct shape_pick {
 int shapes_load(const char *arg, enum shape_kind kind, size_t max_bytes, struct shape_pick *pk, struct diag *d);
 /* The root of a deploymentParameters file for ARM templates (--parameters), or NULL: the parameters' defaults.
  * Not owned; set it before shapes_load and clear it after. */
+/* The two halves of shapes_load: split "FILE#NAME" (*file malloc'd, *sel points into arg or is NULL), and pick
+ * from a parsed root (file names the file in messages). */
+int shapes_split_arg(const char *arg, char **file, const char **sel);
+int shapes_pick(json_t *root, const char *file, const char *sel, enum shape_kind kind, struct shape_pick *pk,
+		struct diag *d);
+/* Parse any JSON file (arrays too) with errors as jsonin reports them. NULL on error (reported). */
+json_t *shapes_read(const char *file, size_t max_bytes, struct diag *d);
 void shapes_set_arm_parameters(const json_t *params);
 void shapes_pick_diag(const struct shape_pick *pk, struct diag *d);
 void shapes_pick_free(struct shape_pick *pk);

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "model/jsonin.h"
 #include "model/tagscan.h"
@@ -75,6 +76,7 @@ void tagdb_free(struct tagdb *db)
 	for (size_t i = 0; i < db->nfiles; i++)
 		free(db->files[i]);
 	free(db->files);
+	free(db->file_change);
 	*db = (struct tagdb){ 0 };
 }
 
@@ -92,7 +94,7 @@ static int parse_entry(json_t *e, const char *path, struct service_tag *t, struc
 {
 	char p[256], pp[256];
 	const char *name = NULL, *region = "", *svc = "";
-	json_t *props, *prefixes = NULL;
+	json_t *props, *prefixes = NULL, *cn;
 	int before = d->errors;
 
 	if (!json_is_object(e)) {
@@ -120,6 +122,9 @@ static int parse_entry(json_t *e, const char *path, struct service_tag *t, struc
 		return -1;
 
 	*t = (struct service_tag){ 0 };
+	/* changeNumber is informative (tags diff): a value of another type is ignored, not refused. */
+	cn = json_object_get(props, "changeNumber");
+	t->change_number = json_is_integer(cn) ? (long long)json_integer_value(cn) : -1;
 	jsonin_path(pp, sizeof(pp), p, "addressPrefixes");
 	t->prefixes = malloc((json_array_size(prefixes) + 1) * sizeof(*t->prefixes));
 	if (!t->prefixes) {
@@ -160,15 +165,26 @@ static const char *add_file(struct tagdb *db, const char *file)
 {
 	char *fcopy = strdup(file ? file : "-");
 	char **files = realloc(db->files, (db->nfiles + 1) * sizeof(*files));
-	if (!fcopy || !files) {
+	if (files)
+		db->files = files;
+	long long *ch = realloc(db->file_change, (db->nfiles + 1) * sizeof(*ch));
+	if (ch)
+		db->file_change = ch;
+	if (!fcopy || !files || !ch) {
 		free(fcopy);
-		if (files)
-			db->files = files;
 		return NULL;
 	}
-	db->files = files;
-	db->files[db->nfiles++] = fcopy;
+	db->files[db->nfiles] = fcopy;
+	db->file_change[db->nfiles++] = -1;
 	return fcopy;
+}
+
+long long tagdb_file_change(const struct tagdb *db, const char *file)
+{
+	for (size_t i = 0; i < db->nfiles; i++)
+		if (db->files[i] == file || !strcmp(db->files[i], file))
+			return db->file_change[i];
+	return -1;
 }
 
 /* Append a parsed tag and index it. -1 when out of memory (t is then freed). */
@@ -214,6 +230,8 @@ int tagdb_load_json(struct tagdb *db, json_t *root, const char *file, struct dia
 		diag_err(d, NULL, "out of memory");
 		return -1;
 	}
+	json_t *cn = json_object_get(root, "changeNumber");
+	db->file_change[db->nfiles - 1] = json_is_integer(cn) ? (long long)json_integer_value(cn) : -1;
 	json_array_foreach(values, i, e) {
 		struct service_tag t;
 		jsonin_index(path, sizeof(path), "values", i);
@@ -249,10 +267,10 @@ struct scan {
 };
 
 static int scan_begin(void *ctx, const char *name, size_t nlen, const char *region, size_t rlen, const char *svc,
-		      size_t slen)
+		      size_t slen, long long change)
 {
 	struct scan *s = ctx;
-	s->t = (struct service_tag){ .file = s->file };
+	s->t = (struct service_tag){ .file = s->file, .change_number = change };
 	if (memchr(name, 0, nlen) || memchr(region, 0, rlen) || memchr(svc, 0, slen))
 		return -1; /* jansson refuses NUL in strings: leave such files to it */
 	s->t.name = strndup(name, nlen);
@@ -297,7 +315,14 @@ static int scan_end(void *ctx)
 	return push(s->db, &s->t);
 }
 
-static const struct tagscan_ops scan_ops = { scan_begin, scan_prefix, scan_end };
+static int scan_file_change(void *ctx, long long change)
+{
+	struct scan *s = ctx;
+	s->db->file_change[s->db->nfiles - 1] = change;
+	return 0;
+}
+
+static const struct tagscan_ops scan_ops = { scan_begin, scan_prefix, scan_end, scan_file_change };
 
 int tagdb_load_file(struct tagdb *db, const char *path, struct diag *d)
 {
@@ -324,4 +349,86 @@ out:
 	free(buf);
 	d->file = saved;
 	return rc;
+}
+
+/* ---- the age of a file ---- */
+
+/* Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's days_from_civil). */
+static long days_from_civil(long y, unsigned m, unsigned dd)
+{
+	y -= m <= 2;
+	long era = (y >= 0 ? y : y - 399) / 400;
+	unsigned yoe = (unsigned)(y - era * 400);
+	unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + dd - 1;
+	unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + (long)doe - 719468;
+}
+
+/* "YYYYMMDD" or "YYYY-MM-DD" at s (exactly), as a day number; -1 if not a valid date. */
+static long parse_day(const char *s, bool dashes)
+{
+	unsigned y = 0, m = 0, dd = 0;
+	const char *fmt = dashes ? "dddd-dd-dd" : "dddddddd";
+	for (size_t i = 0; fmt[i]; i++) {
+		if (fmt[i] == '-') {
+			if (s[i] != '-')
+				return -1;
+			continue;
+		}
+		if (!isdigit((unsigned char)s[i]))
+			return -1;
+	}
+	if (dashes) {
+		y = (unsigned)atoi(s), m = (unsigned)atoi(s + 5), dd = (unsigned)atoi(s + 8);
+	} else {
+		char b[9];
+		memcpy(b, s, 8);
+		b[8] = 0;
+		unsigned v = (unsigned)atoi(b);
+		y = v / 10000, m = v / 100 % 100, dd = v % 100;
+	}
+	static const unsigned mdays[] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+	if (y < 2000 || y > 2999 || m < 1 || m > 12 || dd < 1 || dd > mdays[m - 1])
+		return -1;
+	return days_from_civil((long)y, m, dd);
+}
+
+/* [inference] The top-level changeNumber grows by about one a week: three published files pin it (97 on
+ * 2020-02-24, 227 on 2022-11-07, 375 on 2025-10-28, data/servicetags/); between them the date is interpolated,
+ * outside them extrapolated with the nearest segment's rate. An estimate, good to a few weeks. */
+static long day_from_change(long long change)
+{
+	static const struct {
+		long long change;
+		unsigned y, m, d;
+	} pin[] = { { 97, 2020, 2, 24 }, { 227, 2022, 11, 7 }, { 375, 2025, 10, 28 } };
+	size_t i = change < pin[1].change ? 0 : 1;
+	long d0 = days_from_civil(pin[i].y, pin[i].m, pin[i].d), d1 = days_from_civil(pin[i + 1].y, pin[i + 1].m,
+										  pin[i + 1].d);
+	double rate = (double)(d1 - d0) / (double)(pin[i + 1].change - pin[i].change);
+	return d0 + (long)((double)(change - pin[i].change) * rate + 0.5);
+}
+
+long tags_file_day(const char *path, long long change, bool *estimated)
+{
+	const char *base = strrchr(path, '/');
+	base = base ? base + 1 : path;
+	*estimated = false;
+	for (const char *p = strchr(base, '_'); p; p = strchr(p + 1, '_')) {
+		long day = strlen(p + 1) >= 8 && !isdigit((unsigned char)p[9]) ? parse_day(p + 1, false) : -1;
+		if (day >= 0)
+			return day;
+	}
+	if (change < 0)
+		return -1;
+	*estimated = true;
+	return day_from_change(change);
+}
+
+long tags_today(void)
+{
+	const char *env = getenv("MINET_NOW");
+	if (env && *env)
+		return strlen(env) == 10 ? parse_day(env, true) : -1;
+	return (long)(time(NULL) / 86400);
 }

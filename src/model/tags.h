@@ -17,6 +17,7 @@ struct service_tag {
 	struct ipset set;     /* IPv4 and IPv6, merged */
 	struct cidr *prefixes; /* as published: route selection needs each prefix's length */
 	size_t nprefixes;
+	long long change_number; /* properties.changeNumber, -1 when absent or not an integer */
 };
 
 struct tagdb {
@@ -25,6 +26,7 @@ struct tagdb {
 	uint32_t *slot; /* open-addressing index: 0 empty, else 1 + index into v */
 	size_t nslot;
 	char **files;   /* paths loaded, owned */
+	long long *file_change; /* each file's top-level changeNumber, -1 when absent or not an integer */
 	size_t nfiles;
 };
 
@@ -32,6 +34,9 @@ struct tagdb {
  * Returns 0, or -1 with every error reported to d; on error nothing of the file is added. */
 int tagdb_load_file(struct tagdb *db, const char *path, struct diag *d);
 int tagdb_load_json(struct tagdb *db, json_t *root, const char *file, struct diag *d);
+
+/* The top-level changeNumber of the file a tag came from (-1 when unknown). */
+long long tagdb_file_change(const struct tagdb *db, const char *file);
 
 /* NULL when no such tag. */
 const struct service_tag *tagdb_find(const struct tagdb *db, const char *name);
@@ -41,6 +46,19 @@ void tagdb_free(struct tagdb *db);
 /* The order in which tag routes win exact-prefix ties (§3.3): regional tags 1, global tags 2,
  * AzureCloud.<region> 3, AzureCloud 4. (An explicit prefix is 0.) */
 int tag_route_rank(const struct service_tag *t);
+
+/* When a Service Tags file was published, as days since 1970-01-01 (UTC): the date in its name when it has
+ * one (Microsoft names the weekly download ServiceTags_Public_YYYYMMDD.json; any _YYYYMMDD before the
+ * extension counts), else an estimate from its top-level changeNumber (*estimated set). -1 when neither is
+ * known. */
+long tags_file_day(const char *path, long long change, bool *estimated);
+
+/* Today as days since 1970-01-01 (UTC); MINET_NOW=YYYY-MM-DD stands for today (tests, reproducible reports).
+ * -1 when MINET_NOW is set but not such a date. */
+long tags_today(void);
+
+/* Files older than this many days draw a warning from minet verify. */
+#define TAGS_STALE_DAYS 28
 
 /* Largest Service Tags file accepted (the 2025 public file is 4 MB). */
 #define TAGS_MAX_BYTES (64u << 20)

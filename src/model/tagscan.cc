@@ -36,6 +36,15 @@ bool opt_string(dom::object o, const char *key, std::string_view *out)
 	return v.is_null() || !v.get_string().get(*out);
 }
 
+// An integer member as jansson reads it (json_is_integer), else -1.
+long long opt_int(dom::object o, const char *key)
+{
+	int64_t v;
+	if (o.at_key(key).get_int64().get(v))
+		return -1;
+	return v;
+}
+
 int scan_entry(dom::element item, const struct tagscan_ops *ops, void *ctx)
 {
 	dom::object e, props;
@@ -46,7 +55,8 @@ int scan_entry(dom::element item, const struct tagscan_ops *ops, void *ctx)
 	    !opt_string(props, "region", &region) || !opt_string(props, "systemService", &svc) ||
 	    props.at_key("addressPrefixes").get_array().get(prefixes))
 		return -1;
-	if (ops->begin(ctx, name.data(), name.size(), region.data(), region.size(), svc.data(), svc.size()))
+	if (ops->begin(ctx, name.data(), name.size(), region.data(), region.size(), svc.data(), svc.size(),
+		       opt_int(props, "changeNumber")))
 		return -1;
 	for (dom::element p : prefixes) {
 		std::string_view s;
@@ -71,6 +81,8 @@ extern "C" int tagscan(const char *buf, size_t len, const struct tagscan_ops *op
 	dom::array values;
 	if (len == 0 || parser.parse(buf, len, false).get(doc) || doc.get_object().get(root) || !unique_keys(root) ||
 	    root.at_key("values").get_array().get(values))
+		return -1;
+	if (ops->file_change && ops->file_change(ctx, opt_int(root, "changeNumber")))
 		return -1;
 	for (dom::element item : values)
 		if (scan_entry(item, ops, ctx))

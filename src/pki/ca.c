@@ -20,6 +20,9 @@
 
 #define STATE_VERSION 1
 #define FIRST_SERIAL 0x1000
+/* Certificates start, and CRLs are dated, this long before now, so that a relying party whose clock is a little
+ * behind ours still finds them valid. */
+#define BACKDATE 60
 
 static const char *const reasons[] = {
 	"unspecified", "keyCompromise", "cACompromise", "affiliationChanged", "superseded",
@@ -117,6 +120,61 @@ static int add_ext(X509 *cert, X509 *issuer, int nid, const char *value)
 	return ok ? 0 : -1;
 }
 
+/* One CRL distribution point, the URL as one URI, built from structures: through the config-string API
+ * ("URI:%s") a comma in the URL would start another distribution point. */
+static int add_cdp(X509 *c, const char *url)
+{
+	CRL_DIST_POINTS *cdps = sk_DIST_POINT_new_null();
+	DIST_POINT *dp = DIST_POINT_new();
+	GENERAL_NAME *gn = GENERAL_NAME_new();
+	ASN1_IA5STRING *s = ASN1_IA5STRING_new();
+	int ok = 0;
+
+	if (!cdps || !dp || !gn || !s || !ASN1_STRING_set(s, url, -1))
+		goto out;
+	GENERAL_NAME_set0_value(gn, GEN_URI, s);
+	s = NULL;
+	if (!(dp->distpoint = DIST_POINT_NAME_new()))
+		goto out;
+	dp->distpoint->type = 0; /* fullName */
+	if (!(dp->distpoint->name.fullname = sk_GENERAL_NAME_new_null()) ||
+	    !sk_GENERAL_NAME_push(dp->distpoint->name.fullname, gn))
+		goto out;
+	gn = NULL;
+	if (!sk_DIST_POINT_push(cdps, dp))
+		goto out;
+	dp = NULL;
+	ok = X509_add1_ext_i2d(c, NID_crl_distribution_points, cdps, 0, X509V3_ADD_DEFAULT) == 1;
+out:
+	ASN1_IA5STRING_free(s);
+	GENERAL_NAME_free(gn);
+	DIST_POINT_free(dp);
+	CRL_DIST_POINTS_free(cdps);
+	return ok ? 0 : -1;
+}
+
+/* The CA's private key must be the one its certificate certifies: otherwise everything signed here fails
+ * verification everywhere. -2 (bad input) with the reason when it is not. */
+static int check_ca_pair(const char *dir, X509 *ca, EVP_PKEY *key, char *err, size_t errlen)
+{
+	if (X509_check_private_key(ca, key) == 1)
+		return 0;
+	ERR_clear_error();
+	seterr(err, errlen, "%s/ca.key does not match %s/ca.pem (the certificate's public key is another key's); "
+	       "nothing was written", dir, dir);
+	return -2;
+}
+
+static int asn1_time_t(const ASN1_TIME *a, time_t *out)
+{
+	struct tm tm;
+
+	if (!a || !ASN1_TIME_to_tm(a, &tm))
+		return -1;
+	*out = timegm(&tm);
+	return 0;
+}
+
 struct cert_req {
 	const char *cn;
 	enum pki_role role;
@@ -167,13 +225,8 @@ static X509 *make_cert(const struct cert_req *r, EVP_PKEY *key, X509 *issuer, EV
 		if (r->san && *r->san && add_ext(c, issuer, NID_subject_alt_name, r->san))
 			goto out;
 	}
-	if (issuer != c && r->crl_url && *r->crl_url) {
-		char cdp[1100];
-
-		snprintf(cdp, sizeof(cdp), "URI:%s", r->crl_url);
-		if (add_ext(c, issuer, NID_crl_distribution_points, cdp))
-			goto out;
-	}
+	if (issuer != c && r->crl_url && *r->crl_url && add_cdp(c, r->crl_url))
+		goto out;
 	if (!X509_sign(c, ikey ? ikey : key, EVP_sha256()))
 		goto out;
 	ok = 1;
@@ -201,8 +254,9 @@ static char *pem_cert(X509 *c, size_t *len)
 	return out;
 }
 
-/* Write key PEM (unencrypted PKCS#8) to DIR/NAME.key with mode 0600, wiping the buffer afterwards. */
-static int write_key(const char *dir, const char *file, EVP_PKEY *key, char *err, size_t errlen)
+/* Write key PEM (unencrypted PKCS#8) to DIR/NAME.key with mode 0600, wiping the buffer afterwards. With tmp
+ * (PATH_MAX bytes), only stage it there (pki_stage) for the caller to pki_commit. */
+static int write_key(const char *dir, const char *file, EVP_PKEY *key, char *tmp, char *err, size_t errlen)
 {
 	BIO *b = BIO_new(BIO_s_secmem());
 	char *p = NULL;
@@ -213,14 +267,16 @@ static int write_key(const char *dir, const char *file, EVP_PKEY *key, char *err
 		seterr(err, errlen, "%s/%s: cannot encode key: %s", dir, file, ssl_reason());
 		goto out;
 	}
-	rc = pki_write_atomic(dir, file, p, (size_t)n, 0600, err, errlen);
+	rc = tmp ? pki_stage(dir, file, p, (size_t)n, 0600, tmp, PATH_MAX, err, errlen)
+		 : pki_write_atomic(dir, file, p, (size_t)n, 0600, err, errlen);
 	OPENSSL_cleanse(p, (size_t)n);
 out:
 	BIO_free(b);
 	return rc;
 }
 
-static int write_cert(const char *dir, const char *file, X509 *c, const char *extra, char *err, size_t errlen)
+static int write_cert(const char *dir, const char *file, X509 *c, const char *extra, char *tmp, char *err,
+		      size_t errlen)
 {
 	size_t n, m = extra ? strlen(extra) : 0;
 	char *p = pem_cert(c, &n);
@@ -241,7 +297,8 @@ static int write_cert(const char *dir, const char *file, X509 *c, const char *ex
 		p = q;
 		memcpy(p + n, extra, m + 1);
 	}
-	rc = pki_write_atomic(dir, file, p, n + m, 0644, err, errlen);
+	rc = tmp ? pki_stage(dir, file, p, n + m, 0644, tmp, PATH_MAX, err, errlen)
+		 : pki_write_atomic(dir, file, p, n + m, 0644, err, errlen);
 	free(p);
 	return rc;
 }
@@ -383,7 +440,7 @@ static int publish_crl(const char *dir, json_t *st, X509 *ca, EVP_PKEY *key, con
 	long long number = state_int(st, "crl_number") + 1;
 	X509V3_CTX ctx;
 	X509_EXTENSION *aki = NULL;
-	char *p;
+	char *p, tmp[PATH_MAX];
 	long n;
 	size_t i;
 	json_t *c;
@@ -391,7 +448,7 @@ static int publish_crl(const char *dir, json_t *st, X509 *ca, EVP_PKEY *key, con
 
 	if (days <= 0)
 		days = 7;
-	tu = pki_time_at(o ? &o->this_update : NULL, now, now);
+	tu = pki_time_at(o ? &o->this_update : NULL, now, now - BACKDATE);
 	nu = pki_time_at(o ? &o->next_update : NULL, now, tu + days * 86400);
 	if (!crl || !t || !num || !b || !X509_CRL_set_version(crl, 1) ||
 	    !X509_CRL_set_issuer_name(crl, X509_get_subject_name(ca)) ||
@@ -434,8 +491,15 @@ static int publish_crl(const char *dir, json_t *st, X509 *ca, EVP_PKEY *key, con
 	    (n = BIO_get_mem_data(b, &p)) <= 0)
 		goto ssl_fail;
 	json_object_set_new(st, "crl_number", json_integer(number));
-	/* state first: a crash between the two renames leaves a CRL number gap, never a reused number */
-	if (state_write(dir, st, err, errlen) || pki_write_atomic(dir, "crl.pem", p, (size_t)n, 0644, err, errlen))
+	/* the CRL written out first (a full disk fails here, changing nothing), then the state, then the rename:
+	 * a crash between the two renames leaves a CRL number gap, never a reused number */
+	if (pki_stage(dir, "crl.pem", p, (size_t)n, 0644, tmp, sizeof(tmp), err, errlen))
+		goto out;
+	if (state_write(dir, st, err, errlen)) {
+		unlink(tmp);
+		goto out;
+	}
+	if (pki_commit(dir, tmp, "crl.pem", err, errlen))
 		goto out;
 	rc = 0;
 	goto out;
@@ -462,6 +526,13 @@ int pki_init(const char *dir, const struct pki_init_opts *o, char *err, size_t e
 	time_t now = time(NULL);
 	struct cert_req r = { .role = PKI_ROLE_CA, .rsa = o->rsa };
 
+	if (o->crl_url && *o->crl_url && pki_crl_url_check(o->crl_url, err, errlen)) {
+		char why[1200];
+
+		snprintf(why, sizeof(why), "--crl-url %s", err);
+		seterr(err, errlen, "%s", why);
+		return -2;
+	}
 	if (mkdir(dir, 0755) && errno != EEXIST) {
 		seterr(err, errlen, "%s: cannot create: %s", dir, strerror(errno));
 		return -1;
@@ -482,6 +553,9 @@ int pki_init(const char *dir, const struct pki_init_opts *o, char *err, size_t e
 		    !(pcert = read_cert(o->parent, "ca.pem", err, errlen)) ||
 		    !(pkey = read_key(o->parent, "ca.key", err, errlen)))
 			goto out;
+		if ((rc = check_ca_pair(o->parent, pcert, pkey, err, errlen)))
+			goto out;
+		rc = -1;
 		if (find_live(pst, o->name)) {
 			seterr(err, errlen, "%s: a live certificate named '%s' exists", o->parent, o->name);
 			goto out;
@@ -519,11 +593,11 @@ int pki_init(const char *dir, const struct pki_init_opts *o, char *err, size_t e
 		pchain = access(ppath, F_OK) ? strdup("") : pki_read_file(ppath, 1 << 20, &plen, err, errlen);
 		if (!pchain)
 			goto out;
-		if (write_cert(dir, "chain.pem", cert, pchain, err, errlen))
+		if (write_cert(dir, "chain.pem", cert, pchain, NULL, err, errlen))
 			goto out;
 		json_object_set_new(st, "parent", json_string(o->parent));
 	}
-	if (write_key(dir, "ca.key", key, err, errlen) || write_cert(dir, "ca.pem", cert, NULL, err, errlen) ||
+	if (write_key(dir, "ca.key", key, NULL, err, errlen) || write_cert(dir, "ca.pem", cert, NULL, NULL, err, errlen) ||
 	    publish_crl(dir, st, cert, key, NULL, err, errlen))
 		goto out;
 	if (pst) {
@@ -551,9 +625,9 @@ int pki_issue(const char *dir, const char *name, const struct pki_issue_opts *o,
 	json_t *st = NULL;
 	X509 *ca = NULL, *cert = NULL;
 	EVP_PKEY *cakey = NULL, *key = NULL;
-	char file[96], san[1100], chainpath[PATH_MAX], *chain = NULL;
+	char file[96], san[1100], chainpath[PATH_MAX], *chain = NULL, ktmp[PATH_MAX] = "", ctmp[PATH_MAX] = "";
 	size_t clen;
-	time_t now = time(NULL);
+	time_t now = time(NULL), ca_na;
 	struct cert_req r = { .cn = name, .role = o->role, .san = o->san };
 
 	if (!pki_name_ok(name)) {
@@ -565,6 +639,21 @@ int pki_issue(const char *dir, const char *name, const struct pki_issue_opts *o,
 	if (!(st = state_read(dir, err, errlen)) || !(ca = read_cert(dir, "ca.pem", err, errlen)) ||
 	    !(cakey = read_key(dir, "ca.key", err, errlen)))
 		goto out;
+	if ((rc = check_ca_pair(dir, ca, cakey, err, errlen)))
+		goto out;
+	rc = -1;
+	if (*state_str(st, "crl_url") && pki_crl_url_check(state_str(st, "crl_url"), err, errlen)) {
+		char why[1200];
+
+		snprintf(why, sizeof(why), "%s/state.json: crl_url %s (fix it there)", dir, err);
+		seterr(err, errlen, "%s", why);
+		rc = -2;
+		goto out;
+	}
+	if (asn1_time_t(X509_get0_notAfter(ca), &ca_na)) {
+		seterr(err, errlen, "%s/ca.pem: malformed notAfter", dir);
+		goto out;
+	}
 	if (find_live(st, name)) {
 		seterr(err, errlen, "%s: a live certificate named '%s' exists (revoke it first)", dir, name);
 		goto out;
@@ -576,8 +665,19 @@ int pki_issue(const char *dir, const char *name, const struct pki_issue_opts *o,
 	r.rsa = json_is_true(json_object_get(st, "rsa"));
 	r.crl_url = state_str(st, "crl_url");
 	r.serial = take_serial(st);
-	r.not_before = pki_time_at(&o->not_before, now, now - 60);
+	r.not_before = pki_time_at(&o->not_before, now, now - BACKDATE);
 	r.not_after = pki_time_at(&o->not_after, now, now + (time_t)(o->days ? o->days : 365) * 86400);
+	if (r.not_after > ca_na) {
+		char a[32], b[32];
+		struct tm tm;
+
+		strftime(a, sizeof(a), "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&r.not_after, &tm));
+		strftime(b, sizeof(b), "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&ca_na, &tm));
+		if (o->note)
+			snprintf(o->note, o->notelen, "'%s' would end %s, after its CA (%s/ca.pem ends %s): clamped to %s",
+				 name, a, dir, b, b);
+		r.not_after = ca_na;
+	}
 	if (r.not_after <= r.not_before) {
 		seterr(err, errlen, "the validity window is empty (notAfter <= notBefore)");
 		goto out;
@@ -592,18 +692,32 @@ int pki_issue(const char *dir, const char *name, const struct pki_issue_opts *o,
 	chain = access(chainpath, F_OK) ? NULL : pki_read_file(chainpath, 1 << 20, &clen, err, errlen);
 	if (!access(chainpath, F_OK) && !chain)
 		goto out;
-	/* state first, so the serial is never reused even if writing the files fails */
+	/* Both files written out (staged) first, then the state that makes the name live, then the renames: a full
+	 * disk fails before the state changes and leaves nothing behind; the serial is recorded before the
+	 * certificate appears under its name, so it is never reused. */
+	snprintf(file, sizeof(file), "%s.key", name);
+	if (write_key(dir, file, key, ktmp, err, errlen))
+		goto out;
+	snprintf(file, sizeof(file), "%s.pem", name);
+	if (write_cert(dir, file, cert, chain, ctmp, err, errlen))
+		goto out;
 	record(st, name, o->role, r.serial, r.not_before, r.not_after);
 	if (state_write(dir, st, err, errlen))
 		goto out;
 	snprintf(file, sizeof(file), "%s.key", name);
-	if (write_key(dir, file, key, err, errlen))
+	if (pki_commit(dir, ktmp, file, err, errlen))
 		goto out;
+	*ktmp = 0;
 	snprintf(file, sizeof(file), "%s.pem", name);
-	if (write_cert(dir, file, cert, chain, err, errlen))
+	if (pki_commit(dir, ctmp, file, err, errlen))
 		goto out;
+	*ctmp = 0;
 	rc = 0;
 out:
+	if (*ktmp)
+		unlink(ktmp);
+	if (*ctmp)
+		unlink(ctmp);
 	free(chain);
 	EVP_PKEY_free(key);
 	EVP_PKEY_free(cakey);
@@ -633,6 +747,9 @@ int pki_revoke(const char *dir, const char *name, const char *reason, char *err,
 	if (!(st = state_read(dir, err, errlen)) || !(ca = read_cert(dir, "ca.pem", err, errlen)) ||
 	    !(key = read_key(dir, "ca.key", err, errlen)))
 		goto out;
+	if ((rc = check_ca_pair(dir, ca, key, err, errlen)))
+		goto out;
+	rc = -1;
 	if (!(c = find_live(st, name))) {
 		seterr(err, errlen, "%s: no live certificate named '%s'", dir, name);
 		goto out;
@@ -658,7 +775,7 @@ int pki_crl(const char *dir, const struct pki_crl_opts *o, char *err, size_t err
 	if ((lk = pki_lock(dir, err, errlen)) < 0)
 		return -1;
 	if ((st = state_read(dir, err, errlen)) && (ca = read_cert(dir, "ca.pem", err, errlen)) &&
-	    (key = read_key(dir, "ca.key", err, errlen)))
+	    (key = read_key(dir, "ca.key", err, errlen)) && !(rc = check_ca_pair(dir, ca, key, err, errlen)))
 		rc = publish_crl(dir, st, ca, key, o, err, errlen);
 	EVP_PKEY_free(key);
 	X509_free(ca);

@@ -6,7 +6,8 @@
  *   state.json            serial counter, CRL number, CRL URL, every issued certificate and its revocation
  *   .lock                 flock()ed for the whole of every operation; files are replaced by write-temp-then-rename,
  *                         so concurrent calls serialize and a crash never leaves a half-written file.
- * Every function returns 0, or -1 with a one-line reason naming the file in err. */
+ * Every function returns 0, or -1 with a one-line reason naming the file in err; -2 when the input is bad (the
+ * CA's key does not match its certificate, a malformed CRL URL): nothing was written. */
 #ifndef MINET_PKI_CA_H
 #define MINET_PKI_CA_H
 
@@ -38,6 +39,8 @@ struct pki_issue_opts {
 	const char *san;         /* "DNS:x,IP:y" (NULL: DNS:NAME for agents, none for mgmt) */
 	int days;                /* 0: 365 */
 	struct pki_time not_before, not_after; /* override the validity window (tests) */
+	char *note;              /* when not NULL: why the validity was clamped to the CA's notAfter, else "" */
+	size_t notelen;
 };
 
 struct pki_crl_opts {

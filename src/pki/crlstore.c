@@ -415,3 +415,31 @@ int crl_store_not_older(const struct crl_store *cur, const struct crl_store *nex
 	}
 	return 0;
 }
+
+int crl_store_may_replace(const struct crl_store *cur, const struct crl_store *next, time_t now, long grace,
+			  int *later, char *err, size_t errlen)
+{
+	if (later)
+		*later = 0;
+	if (crl_store_not_older(cur, next, err, errlen))
+		return -1;
+	for (size_t i = 0; cur && i < cur->n; i++) {
+		const struct crl_info *a = &cur->e[i].info;
+		const struct crl_entry *b = find_entry(next, a->ca);
+		int valid_now = a->this_update <= now && now <= a->next_update + (grace > 0 ? grace : 0);
+
+		if (b && valid_now && b->info.this_update > now) {
+			char name[256], tu[32];
+			struct tm tm;
+
+			X509_NAME_oneline(X509_get_subject_name(a->ca), name, sizeof(name));
+			strftime(tu, sizeof(tu), "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&b->info.this_update, &tm));
+			seterr(err, errlen, "CRL of %s is not yet valid (thisUpdate %s is %lld s ahead of this clock) "
+			       "and the one in force still is", name, tu, (long long)(b->info.this_update - now));
+			if (later)
+				*later = 1;
+			return -1;
+		}
+	}
+	return 0;
+}

@@ -74,6 +74,14 @@ const struct crl_info *crl_store_info(const struct crl_store *s, size_t i);
  * number) is not older. -1 with the reason in err otherwise (a replayed older CRL would un-revoke). */
 int crl_store_not_older(const struct crl_store *cur, const struct crl_store *next, char *err, size_t errlen);
 
+/* 0 when next may replace cur at time now: crl_store_not_older, and no CA whose CRL in cur is valid now
+ * (thisUpdate <= now <= nextUpdate + grace) gets one in next that is not yet valid (thisUpdate > now): a
+ * relying party whose clock is behind the issuer's would otherwise swap a good CRL for one that refuses every
+ * client. -1 with the reason in err; *later (when not NULL) is set to 1 when only the not-yet-valid test failed,
+ * i.e. trying the same CRL again later may succeed. */
+int crl_store_may_replace(const struct crl_store *cur, const struct crl_store *next, time_t now, long grace,
+			  int *later, char *err, size_t errlen);
+
 /* A certificate serial as a crl_serial; -1 when it is longer than CRL_SERIAL_MAX octets. */
 int crl_serial_from_asn1(const ASN1_INTEGER *ai, struct crl_serial *out);
 

@@ -5,15 +5,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <event2/http.h>
 
 #include "pki/pkifile.h"
 
 char *pki_read_file(const char *path, size_t max, size_t *len, char *err, size_t errlen)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer, forever */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	struct stat sb;
 	char *buf = NULL;
 	size_t n = 0;
@@ -22,8 +25,19 @@ char *pki_read_file(const char *path, size_t max, size_t *len, char *err, size_t
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		return NULL;
 	}
-	if (fstat(fd, &sb) || !S_ISREG(sb.st_mode)) {
-		snprintf(err, errlen, "%s: not a regular file", path);
+	if (fstat(fd, &sb)) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		goto fail;
+	}
+	if (!S_ISREG(sb.st_mode)) {
+		snprintf(err, errlen, "%s: not a regular file (%s)", path,
+			 S_ISFIFO(sb.st_mode) ? "a FIFO" : S_ISDIR(sb.st_mode) ? "a directory" :
+			 S_ISCHR(sb.st_mode) ? "a character device" : S_ISSOCK(sb.st_mode) ? "a socket" :
+			 S_ISBLK(sb.st_mode) ? "a block device" : "not a file");
+		goto fail;
+	}
+	if (fcntl(fd, F_SETFL, 0)) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		goto fail;
 	}
 	if ((size_t)sb.st_size > max) {
@@ -58,15 +72,13 @@ fail:
 	return NULL;
 }
 
-int pki_write_atomic(const char *dir, const char *name, const void *data, size_t len, int mode, char *err,
-		     size_t errlen)
+int pki_stage(const char *dir, const char *name, const void *data, size_t len, int mode, char *tmp, size_t tmplen,
+	      char *err, size_t errlen)
 {
-	char tmp[PATH_MAX], dst[PATH_MAX];
 	const char *p = data;
-	int fd, dfd;
+	int fd;
 
-	snprintf(tmp, sizeof(tmp), "%s/.%s.tmp.%d", dir, name, (int)getpid());
-	snprintf(dst, sizeof(dst), "%s/%s", dir, name);
+	snprintf(tmp, tmplen, "%s/.%s.tmp.%d", dir, name, (int)getpid());
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
 	if (fd < 0) {
 		snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
@@ -86,7 +98,25 @@ int pki_write_atomic(const char *dir, const char *name, const void *data, size_t
 	}
 	if (fsync(fd))
 		goto fail;
-	close(fd);
+	if (close(fd)) {
+		fd = -1;
+		goto fail;
+	}
+	return 0;
+fail:
+	snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	unlink(tmp);
+	return -1;
+}
+
+int pki_commit(const char *dir, const char *tmp, const char *name, char *err, size_t errlen)
+{
+	char dst[PATH_MAX];
+	int dfd;
+
+	snprintf(dst, sizeof(dst), "%s/%s", dir, name);
 	if (rename(tmp, dst)) {
 		snprintf(err, errlen, "%s: %s", dst, strerror(errno));
 		unlink(tmp);
@@ -98,11 +128,16 @@ int pki_write_atomic(const char *dir, const char *name, const void *data, size_t
 		close(dfd);
 	}
 	return 0;
-fail:
-	snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
-	close(fd);
-	unlink(tmp);
-	return -1;
+}
+
+int pki_write_atomic(const char *dir, const char *name, const void *data, size_t len, int mode, char *err,
+		     size_t errlen)
+{
+	char tmp[PATH_MAX];
+
+	if (pki_stage(dir, name, data, len, mode, tmp, sizeof(tmp), err, errlen))
+		return -1;
+	return pki_commit(dir, tmp, name, err, errlen);
 }
 
 int pki_lock(const char *dir, char *err, size_t errlen)
@@ -129,4 +164,35 @@ void pki_unlock(int fd)
 {
 	if (fd >= 0)
 		close(fd);
+}
+
+int pki_crl_url_check(const char *url, char *err, size_t errlen)
+{
+	/* flags 0: strict RFC 3986 (no spaces, no unbalanced brackets, numeric port) */
+	struct evhttp_uri *u = evhttp_uri_parse_with_flags(url, 0);
+	const char *scheme, *host;
+	int rc = -1;
+
+	if (!u) {
+		snprintf(err, errlen, "'%s': not a valid URL (RFC 3986)", url);
+		return -1;
+	}
+	scheme = evhttp_uri_get_scheme(u);
+	host = evhttp_uri_get_host(u);
+	if (!scheme || strcasecmp(scheme, "http"))
+		snprintf(err, errlen, "'%s': must be an http:// URL (a CRL is signed; no TLS needed)", url);
+	else if (!host || !*host || !strcmp(host, "[]"))
+		snprintf(err, errlen, "'%s': no host", url);
+	else if (evhttp_uri_get_userinfo(u))
+		snprintf(err, errlen, "'%s': user information is not allowed", url);
+	else if (evhttp_uri_get_fragment(u))
+		snprintf(err, errlen, "'%s': a fragment (#...) is not allowed", url);
+	else if (evhttp_uri_get_port(u) == 0)
+		snprintf(err, errlen, "'%s': port 0", url);
+	else if (strlen(url) > 1000)
+		snprintf(err, errlen, "'%s...': longer than 1000 characters", url);
+	else
+		rc = 0;
+	evhttp_uri_free(u);
+	return rc;
 }

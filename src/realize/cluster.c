@@ -23,6 +23,7 @@
 #include "realize/netns.h"
 #include "realize/nft.h"
 #include "realize/nl.h"
+#include "realize/storage.h"
 
 #define FABRIC_GW "169.254.0.1" /* the fabric's side of every link */
 #define DNSMASQ "/usr/sbin/dnsmasq"
@@ -271,7 +272,7 @@ static int start_processes(struct up *u, const char *bindir, json_t *pids)
 	if (pid < 0)
 		return fail(u->msg, DNSMASQ, (int)pid);
 	json_object_set_new(pids, "dns", json_integer(pid));
-	return 0;
+	return storage_start(u->lab, u->fd, u->dir, bindir, pids, u->msg);
 }
 
 static json_t *state_json(const struct lab *lab, json_t *pids)
@@ -409,6 +410,8 @@ int cluster_up(const struct lab *lab, const char *topology_text, const char *bin
 		char *nva = h->role == ROLE_NVA ? compile_nva(lab) : NULL;
 		if (h->role == ROLE_NVA)
 			s = nva;
+		if (h->role == ROLE_STORAGE) /* the storage account's firewall (realize/storage.h) */
+			s = nva = storage_compile(lab, h);
 		if (s && nft_apply(u.fd[i], s, &err) < 0) {
 			fprintf(msg, "minet: %s ruleset: %s", h->name, err ? err : "\n");
 			free(nva);

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "model/jsonin.h"
+#include "model/storagefw.h"
 
 static const char *const roles[] = { "node", "sqlmgmt", "corpsaw", "corppublic", "internet", "storage", "app", "nva" };
 
@@ -35,6 +36,8 @@ void lab_free(struct lab *lab)
 	json_decref(lab->tags_json);
 	json_decref(lab->nsg_json);
 	json_decref(lab->routes_json);
+	for (size_t i = 0; lab->hosts && i < lab->nhosts; i++)
+		json_decref(lab->hosts[i].network_rule_set);
 	free(lab->hosts);
 	free(lab->name);
 	free(lab->region);
@@ -147,6 +150,20 @@ static int parse_hosts(struct lab *lab, json_t *root, size_t nodes, struct diag 
 		}
 		snprintf(x->name, sizeof(x->name), "%s", name);
 		x->role = (enum role)r;
+		json_t *rs = json_object_get(h, "networkRuleSet");
+		if (rs) { /* a storage account's firewall, in any shape storagefw.h reads (realize/storage.h) */
+			struct storagefw fw;
+			char where[600];
+			const char *rp;
+			snprintf(where, sizeof(where), "%s: %s.networkRuleSet", d->file ? d->file : "topology", p);
+			struct diag hd = { .out = d->out, .file = where };
+			if (x->role != ROLE_STORAGE)
+				diag_err(d, p, "networkRuleSet: only a storage host has one");
+			else if (sfw_load_json(&fw, rs, name, &hd) == 0)
+				sfw_free(&fw);
+			d->errors += hd.errors;
+			x->network_rule_set = json_incref(sfw_find_ruleset(rs, &rp));
+		}
 		bool in_vnet = ipset_contains(&lab->env->vnet_set, x->addr);
 		bool in_subnet = x->addr >= lab->subnet.lo && x->addr <= lab->subnet.hi;
 		if (role_public(x->role) ? in_vnet : (!in_vnet || in_subnet))

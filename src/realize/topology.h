@@ -23,6 +23,7 @@ struct lab_host {
 	char name[HOST_NAME_MAX_LEN + 1];
 	enum role role;
 	u128 addr;
+	json_t *network_rule_set; /* storage hosts: the account's firewall (realize/storage.h), or NULL */
 };
 
 struct lab {

@@ -450,7 +450,7 @@ class TestManagementEndpoint(ClusterCase):
         rc, _ = curl(self.name, "internet", 9000, connect_timeout=1)
         self.assertNotEqual(rc, 0)
 
-    def peer_seen_by(self, server, client, addr, port=443):
+    def peer_seen_by(self, server, client, addr, port=12000):  # 443 on storage hosts is Azurite (test_storage.py)
         p = start_bg(self.name, server, "python3", "-c", PEER_SERVER, port)
         try:
             self.assertEqual(p.stdout.readline().strip(), "ready")

@@ -275,11 +275,10 @@ class TestUnknownShapes(BadBase):
         "arm-parameters": ({"$schema": "https://schema.management.azure.com/schemas/2019-04-01/"
                                        "deploymentParameters.json#", "contentVersion": "1.0.0.0", "parameters": {}},
                            "this is an ARM parameters file"),
-        "effective-nsg": ({"value": [{"networkSecurityGroup": {"id": "/x/nsg"}, "association": {},
-                                      "effectiveSecurityRules": []}]}, "this is effective security rules"),
         "effective-routes": ({"value": [{"source": "Default", "state": "Active", "addressPrefix": ["10.0.0.0/16"],
                                          "nextHopType": "VnetLocal", "nextHopIpAddress": []}]},
-                             "this is an effective route table"),
+                             "this is an effective route table (az network nic show-effective-route-table), not a "
+                             "network security group (for --nsg or --nic-nsg); give it with --routes"),
         "other": ({"foo": 1, "bar": []}, "not a network security group: an object with keys foo, bar"),
     }
 
@@ -296,6 +295,11 @@ class TestUnknownShapes(BadBase):
         f = self.tmp.write("rt.json", shape_gen.rt_powershell(base_rt()))
         self.one_error(self.flow(f), "%s: this is a PowerShell route table (ConvertTo-Json of Get-AzRouteTable), "
                        "not a network security group; give it with --routes\n" % f)
+        f = self.tmp.write("eff.json", {"value": [{"networkSecurityGroup": {"id": "/x/nsg"}, "association": {},
+                                                   "effectiveSecurityRules": []}]})
+        self.one_error(self.route(f), re.compile(r"^%s: this is effective security rules \(az network nic "
+                                                 r"list-effective-nsg\), not a route table \(for --routes\); give "
+                                                 r"it with --nsg alone" % re.escape(f)))
         f = self.tmp.write("rules.json", shape_gen.nsg_az_rule_list(base_nsg()))
         self.one_error(self.route(f), "%s: this is a list of security rules; give it with --nsg or --nic-nsg\n" % f)
 

@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <cmocka.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
@@ -242,6 +243,53 @@ static void test_two_crls_and_rollback(void **state)
 	free(b);
 }
 
+/* Issue 9, defect 4: a newer CRL whose thisUpdate is ahead of this clock never replaces one valid now. */
+static void test_not_yet_valid_never_replaces_valid(void **state)
+{
+	struct world *w = *state;
+	time_t now = time(NULL);
+	size_t l1, l2, l3, l4;
+	char *cur = make_crl(&w->root, &w->root, revoked_serials, 1, -60, 3600, 5, &l1);
+	char *future = make_crl(&w->root, &w->root, revoked_serials, 2, 30, 3600, 6, &l2);
+	char *fresh = make_crl(&w->root, &w->root, revoked_serials, 2, -1, 3600, 6, &l3);
+	char *stale = make_crl(&w->root, &w->root, revoked_serials, 1, -7200, -3600, 4, &l4);
+	char err[256] = "";
+	struct crl_store *sc = crl_store_new(w->cas, cur, l1, NULL, 0);
+	struct crl_store *sf = crl_store_new(w->cas, future, l2, NULL, 0);
+	struct crl_store *sn = crl_store_new(w->cas, fresh, l3, NULL, 0);
+	struct crl_store *ss = crl_store_new(w->cas, stale, l4, NULL, 0);
+	int later = 0;
+
+	assert_non_null(sc);
+	assert_non_null(sf);
+	assert_non_null(sn);
+	assert_non_null(ss);
+	/* the older test alone would let it in: it is newer */
+	assert_int_equal(crl_store_not_older(sc, sf, err, sizeof(err)), 0);
+	assert_int_equal(crl_store_may_replace(sc, sf, now, 0, &later, err, sizeof(err)), -1);
+	assert_int_equal(later, 1);
+	assert_non_null(strstr(err, "not yet valid"));
+	/* once the clock reaches its thisUpdate, it may */
+	assert_int_equal(crl_store_may_replace(sc, sf, now + 31, 0, &later, err, sizeof(err)), 0);
+	/* a valid newer one replaces; an older one never, and not 'later' either */
+	assert_int_equal(crl_store_may_replace(sc, sn, now, 0, &later, err, sizeof(err)), 0);
+	assert_int_equal(crl_store_may_replace(sn, sc, now, 0, &later, err, sizeof(err)), -1);
+	assert_int_equal(later, 0);
+	/* nothing valid in force (none, or expired beyond grace): not worse than what is there */
+	assert_int_equal(crl_store_may_replace(NULL, sf, now, 0, &later, err, sizeof(err)), 0);
+	assert_int_equal(crl_store_may_replace(ss, sf, now, 0, &later, err, sizeof(err)), 0);
+	/* expired but within grace is still valid: kept */
+	assert_int_equal(crl_store_may_replace(ss, sf, now, 7200, &later, err, sizeof(err)), -1);
+	crl_store_free(sc);
+	crl_store_free(sf);
+	crl_store_free(sn);
+	crl_store_free(ss);
+	free(cur);
+	free(future);
+	free(fresh);
+	free(stale);
+}
+
 static void test_serial_forms(void **state)
 {
 	ASN1_INTEGER *ai = ASN1_INTEGER_new();
@@ -272,6 +320,7 @@ int main(void)
 		cmocka_unit_test(test_unknown_issuer_and_garbage),
 		cmocka_unit_test(test_two_crls_and_rollback),
 		cmocka_unit_test(test_serial_forms),
+		cmocka_unit_test(test_not_yet_valid_never_replaces_valid),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

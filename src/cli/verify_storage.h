@@ -1,0 +1,49 @@
+/* minet verify --storage-account: the options and the report of storage firewall predictions
+ * (analysis/storage.h), kept apart from verify.c. */
+#ifndef MINET_CLI_VERIFY_STORAGE_H
+#define MINET_CLI_VERIFY_STORAGE_H
+
+#include <getopt.h>
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "model/addr.h"
+
+enum { OPT_STORAGE_ACCOUNT = 0x200, OPT_STORAGE_REGION, OPT_MGMT_IP, OPT_SUBNET_ID };
+
+#define STORAGE_LONG_OPTIONS                                                      \
+	{ "storage-account", required_argument, NULL, OPT_STORAGE_ACCOUNT },      \
+	{ "storage-region", required_argument, NULL, OPT_STORAGE_REGION },        \
+	{ "management-ip", required_argument, NULL, OPT_MGMT_IP },                \
+	{ "subnet-id", required_argument, NULL, OPT_SUBNET_ID }
+
+#define STORAGE_MAX_ACCOUNTS 32
+
+#define STORAGE_USAGE                                                                                           \
+	"--storage-account SA.json [--storage-region R] (repeatable) --management-ip IP [--subnet-id ID]:\n"   \
+	"  predict whether backups and audit logs pass each storage account's firewall (`az storage account\n" \
+	"  show` output, its networkRuleSet, or an ARM resource), which source the account sees and why.\n"   \
+	"  --storage-region pairs with the --storage-account before it (default: the file's location).\n"      \
+	"  --subnet-id: the subnet's resource id, matched against virtual network rules.\n"
+
+struct storage_args {
+	const char *files[STORAGE_MAX_ACCOUNTS];
+	const char *regions[STORAGE_MAX_ACCOUNTS];
+	size_t n;
+	const char *mgmt_ip;
+	const char *subnet_id;
+	bool bad;
+};
+
+/* 1 if c was one of STORAGE_LONG_OPTIONS (consumed), 0 if not, -1 on a usage error (reported). */
+int storage_opt(struct storage_args *a, int c, const char *arg);
+
+/* Predict every account given. Returns the number that refuse (0 when none was given), or -1 on bad input
+ * (reported on stderr). *json gets an array of predictions (NULL when no account was given). */
+int storage_run(const struct storage_args *a, const char *region, const struct cidr *subnet, json_t **json);
+
+/* The text section for the predictions in json. */
+void storage_print(FILE *f, json_t *json);
+
+#endif
