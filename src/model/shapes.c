@@ -38,6 +38,7 @@ int shapes_map_add(struct shape_map *m, const char *canon, const char *user, con
 	e->canon = strdup(canon);
 	e->user = strdup(user);
 	e->ren = ren;
+	m->sorted = false;
 	if (!e->canon || !e->user) {
 		free(e->canon);
 		free(e->user);
@@ -65,18 +66,66 @@ static const char *join_path(char *buf, size_t n, const char *a, const char *res
 	return buf;
 }
 
+static int ent_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct shape_map_ent *)a)->canon, ((const struct shape_map_ent *)b)->canon);
+}
+
+void shapes_map_sort(struct shape_map *m)
+{
+	qsort(m->e, m->n, sizeof(*m->e), ent_cmp);
+	m->sorted = true;
+}
+
+/* The entry whose canon is exactly the first len bytes of path (sorted map), or NULL. */
+static const struct shape_map_ent *map_find(const struct shape_map *m, const char *path, size_t len)
+{
+	size_t lo = 0, hi = m->n;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		int c = strncmp(m->e[mid].canon, path, len);
+		if (c == 0 && m->e[mid].canon[len])
+			c = 1;
+		if (c == 0)
+			return &m->e[mid];
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+/* The longest entry that is a prefix of path at a segment boundary. */
+static const struct shape_map_ent *map_best(const struct shape_map *m, const char *path, size_t *blen)
+{
+	const struct shape_map_ent *best = NULL;
+	if (m->sorted) {
+		for (size_t l = strlen(path) + 1; l-- > 0;) {
+			if (l && path[l] && path[l] != '.' && path[l] != '[')
+				continue;
+			if ((best = map_find(m, path, l))) {
+				*blen = l;
+				return best;
+			}
+		}
+		return NULL;
+	}
+	for (size_t i = 0; i < m->n; i++) {
+		size_t l = strlen(m->e[i].canon);
+		if ((!best || l > *blen) && seg_prefix(path, m->e[i].canon, l)) {
+			best = &m->e[i];
+			*blen = l;
+		}
+	}
+	return best;
+}
+
 const char *shapes_map_path(const void *ctx, const char *path, char *buf, size_t n)
 {
 	const struct shape_map *m = ctx;
-	const struct shape_map_ent *best = NULL;
 	size_t blen = 0;
-	for (size_t i = 0; i < m->n; i++) {
-		size_t l = strlen(m->e[i].canon);
-		if ((!best || l > blen) && seg_prefix(path, m->e[i].canon, l)) {
-			best = &m->e[i];
-			blen = l;
-		}
-	}
+	const struct shape_map_ent *best = map_best(m, path, &blen);
 	if (!best)
 		return path;
 	const char *rest = path + blen; /* "", ".x…" or "[i]…" */
@@ -770,14 +819,16 @@ static int conv_terraform(json_t *v, const char *upath, enum shape_kind kind, st
 		}
 	}
 	/* A plan's after_unknown, by resource address. */
+	json_t *by_addr = json_object();
+	json_array_foreach(rcs, i, e) {
+		const char *a = str_of(e, "address");
+		json_t *u = json_object_get(json_object_get(e, "change"), "after_unknown");
+		if (a && json_is_object(u))
+			json_object_set(by_addr, a, u);
+	}
 	for (size_t k = 0; k < w.n; k++)
-		json_array_foreach(rcs, i, e) {
-			const char *a = str_of(e, "address");
-			if (a && w.r[k].address && !strcmp(a, w.r[k].address)) {
-				json_t *u = json_object_get(json_object_get(e, "change"), "after_unknown");
-				w.r[k].unknown = json_is_object(u) ? u : NULL;
-			}
-		}
+		if (w.r[k].address)
+			w.r[k].unknown = json_object_get(by_addr, w.r[k].address);
 	for (size_t k = 0; k < w.n; k++) {
 		struct tf_res *r = &w.r[k];
 		if (strcmp(r->type, res_type) || !json_is_object(r->values))
@@ -845,6 +896,7 @@ static int conv_terraform(json_t *v, const char *upath, enum shape_kind kind, st
 		}
 	}
 	free(w.r);
+	json_decref(by_addr); /* the after_unknown objects stay referenced by v */
 	if (rc == 0 && out->n == first) {
 		diag_err(d, upath, "this Terraform %s holds no %s or %s resource", pv || rcs ? "plan" : "state",
 			 res_type, child_type);
@@ -1164,6 +1216,7 @@ int shapes_pick(json_t *root, const char *file, const char *sel, enum shape_kind
 	it->canon = NULL;
 	pk->map = it->map;
 	it->map = (struct shape_map){ 0 };
+	shapes_map_sort(&pk->map);
 	pk->flags = it->flags;
 	pk->shape = f.shape;
 	rc = 0;
