@@ -1,6 +1,7 @@
 /* libFuzzer: the ARM template evaluator (armtmpl_resources). The input is a template, or {"template": …,
  * "parameters": …} for a template with a parameters file. Each call must either fail with at least one diag line or
- * return an array of {name: string, properties: object}; evaluating twice must give the same result. */
+ * return an array of {name: string, properties: object}; evaluating twice must give the same result, and the input
+ * must not change. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,6 +41,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!json_is_object(tmpl) || !json_is_object(params))
 		tmpl = root, params = NULL;
 	(void)armtmpl_is_template(tmpl);
+	json_t *before = json_deep_copy(root);
 	for (int t = 0; t < 2; t++) {
 		json_t *a = eval(tmpl, params, types[t]), *b = eval(tmpl, params, types[t]);
 		if (!a != !b || (a && !json_equal(a, b)))
@@ -47,6 +49,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		json_decref(a);
 		json_decref(b);
 	}
+	if (!json_equal(root, before))
+		abort();
+	json_decref(before);
 	json_decref(root);
 	return 0;
 }

@@ -91,6 +91,8 @@ static void iso(time_t t, char *buf, size_t len)
 	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
+static void fetch_rejected(struct agent *ag, const unsigned char *digest, int later);
+
 static void job_apply(struct agent *ag, struct crl_job *j)
 {
 	char err[300];
@@ -125,14 +127,17 @@ static void job_apply(struct agent *ag, struct crl_job *j)
 				  j->source, j->ms, name, num, in->entries, nu,
 				  in->next_update < time(NULL) ? " (ALREADY EXPIRED: handshakes will be refused)" : "");
 		}
-		tls_sweep_revoked(ag);
+		agent_crl_applied(ag, j->source, j->buf, j->len); /* hands it to the workers */
 		return;
 	}
 	ag->crl_loads_failed++;
+	if (!j->path)
+		fetch_rejected(ag, j->digest, later);
 	agent_log("error: CRL from %s rejected: %s; %s", j->source, j->err,
 		  ag->crl ? "keeping the CRL in force" : "no CRL in force: refusing every handshake");
 	if (!ag->crl)
 		snprintf(ag->crl_err, sizeof(ag->crl_err), "%s: %s", j->source, j->err);
+	agent_crl_failed(ag, j->source, j->err);
 }
 
 static struct crl_job *job_new(struct agent *ag, const char *source)
@@ -216,6 +221,7 @@ void crlsrc_load_initial(struct agent *ag)
 
 void crlsrc_reload_file(struct agent *ag)
 {
+	fetch_rejected(ag, NULL, 0); /* the CAs may have changed too: a refused fetched CRL gets parsed again */
 	ag->pending_file = 1;
 	start_next(ag);
 }
@@ -244,6 +250,8 @@ struct crl_fetch {
 	int have_error;
 	unsigned char digest[SHA256_DIGEST_LENGTH]; /* of the body handed to the worker */
 	int have_digest;
+	unsigned char rejected[SHA256_DIGEST_LENGTH]; /* a body refused for good (not merely early) */
+	int have_rejected;
 	double t0;               /* when the attempt in flight started (now_ms) */
 };
 
@@ -394,6 +402,10 @@ static void fetch_done(struct evhttp_request *req, void *arg)
 		free(buf); /* the one in force, unchanged */
 		return;
 	}
+	if (f->have_rejected && !memcmp(digest, f->rejected, sizeof(digest))) {
+		free(buf); /* refused already, and would be again: not parsed every refresh (SIGHUP forgets it) */
+		return;
+	}
 	if (f->have_digest && !memcmp(digest, f->digest, sizeof(digest)) && (ag->job || ag->pending_buf)) {
 		free(buf); /* already being loaded */
 		return;
@@ -447,12 +459,13 @@ static void lookup_done(int result, struct evutil_addrinfo *res, void *arg)
 	struct crl_fetch *f = arg;
 	const void *a = NULL;
 
-	f->lookup = NULL;
 	if (result == EVUTIL_EAI_CANCEL || f->cancelled) {
+		/* the attempt it belonged to is over (and another may have started): touch nothing */
 		if (res)
 			evutil_freeaddrinfo(res);
 		return;
 	}
+	f->lookup = NULL;
 	if (result || !res) {
 		fetch_failed(f, "name lookup of %s failed: %s", f->host, evutil_gai_strerror(result));
 		if (res)
@@ -590,6 +603,19 @@ fail:
 		evhttp_uri_free(u);
 	fetch_free(f);
 	return NULL;
+}
+
+/* A fetched CRL was refused; unless only because it is early, remember it so as not to parse it again.
+ * digest NULL: forget. */
+static void fetch_rejected(struct agent *ag, const unsigned char *digest, int later)
+{
+	struct crl_fetch *f = ag->fetch;
+
+	if (!f || later)
+		return;
+	f->have_rejected = digest != NULL;
+	if (digest)
+		memcpy(f->rejected, digest, sizeof(f->rejected));
 }
 
 static void refresh_cb(evutil_socket_t fd, short what, void *arg)

@@ -1,4 +1,4 @@
-/* minet-agent: options, startup (load key, bind, load CRL, drop privileges), signals, the event loop. */
+/* minet-agent: options, startup checks (certificate, key, CA, CRL, the workers' user), then parent.c. */
 #include <errno.h>
 #include <getopt.h>
 #include <grp.h>
@@ -19,27 +19,37 @@
 
 #include "agent/agent.h"
 #include "agent/listenaddr.h"
+#include "agent/upload.h"
 #include "pki/pkifile.h"
+
+static const char *chroot_dir;
+static int user_chroot;
 
 static const char usage_text[] =
 	"usage: minet-agent --listen ADDR:PORT [--listen ...] --cert F --key F --ca F --crl F\n"
 	"                   [--crl-url URL] [--crl-refresh S] [--grace S] [--name NODE] [--user USER]\n"
-	"                   [--log FILE] [--handshake-timeout S] [--idle-timeout S] [--max-conns N] [--check]\n"
+	"                   [--chroot DIR] [--workers N] [--log FILE] [--handshake-timeout S] [--idle-timeout S]\n"
+	"                   [--request-timeout S] [--max-conns N] [--handshake-rate R] [--handshake-burst B] [--check]\n"
 	"                   [--crl-max-size BYTES] [--crl-timeout S] [--dns ADDR[:PORT]]\n"
 	"\n"
 	"The node's management agent: HTTP/1.1 + JSON over mutually authenticated TLS only (TLS >= 1.2).\n"
 	"Clients need a certificate chaining to --ca with clientAuth, in its validity window, not revoked by\n"
 	"the CRLs in --crl (one per CA of --ca). No valid CRL, or an expired one, refuses every handshake.\n"
-	"SIGHUP rereads --cert, --key, --ca and --crl without dropping connections; --crl is also reread when it\n"
-	"changes and --crl-url fetched every --crl-refresh seconds (default 60). Connections whose certificate a\n"
-	"new CRL revokes are closed at once. API: GET /v1/health, /v1/status, /metrics.\n"
+	"A privileged parent reads the files and fetches --crl-url; it hands them to unprivileged workers (one per\n"
+	"core, --workers), chrooted to --chroot (default /var/empty) as --user (default minet-agent).\n"
+	"SIGHUP rereads --cert, --key, --ca and --crl without dropping connections and reopens --log; --crl is also\n"
+	"reread as soon as it changes (inotify) and --crl-url fetched every --crl-refresh seconds (default 60).\n"
+	"Connections whose certificate a new CRL revokes are closed at once. API: GET /v1/health, /v1/status, /metrics;\n"
+	"POST /v1/backup, /v1/auditlog upload a blob to a storage host: --storage NAME=IP[:PORT] (repeatable)\n"
+	"[--storage-account A --storage-key K] (default: Azurite's devstoreaccount1), verified against --ca.\n"
 	"A fetch is bounded: 64 KiB of headers, --crl-max-size of body (default 16M), --crl-timeout seconds in all\n"
 	"(default 30); the name is resolved asynchronously (/etc/resolv.conf, or --dns); failures are retried\n"
 	"with backoff, keeping the CRL in force.\n"
 	"Exit status: 0 clean shutdown (or --check passed), 1 startup failure, 2 bad usage.\n";
 
 enum { O_LISTEN = 1, O_CERT, O_KEY, O_CA, O_CRL, O_CRL_URL, O_CRL_REFRESH, O_GRACE, O_NAME, O_USER, O_LOG,
-       O_HS_TIMEOUT, O_IDLE_TIMEOUT, O_MAX_CONNS, O_CHECK, O_HELP, O_CRLSRC };
+       O_HS_TIMEOUT, O_IDLE_TIMEOUT, O_MAX_CONNS, O_CHECK, O_HELP, O_CHROOT, O_WORKERS, O_REQ_TIMEOUT, O_HS_RATE,
+       O_HS_BURST, O_CRLSRC, O_STORAGE, O_STORAGE_ACCOUNT, O_STORAGE_KEY };
 
 static const struct option opts[] = {
 	{ "listen", required_argument, NULL, O_LISTEN },
@@ -52,14 +62,22 @@ static const struct option opts[] = {
 	{ "grace", required_argument, NULL, O_GRACE },
 	{ "name", required_argument, NULL, O_NAME },
 	{ "user", required_argument, NULL, O_USER },
+	{ "chroot", required_argument, NULL, O_CHROOT },
+	{ "workers", required_argument, NULL, O_WORKERS },
 	{ "log", required_argument, NULL, O_LOG },
 	{ "handshake-timeout", required_argument, NULL, O_HS_TIMEOUT },
 	{ "idle-timeout", required_argument, NULL, O_IDLE_TIMEOUT },
+	{ "request-timeout", required_argument, NULL, O_REQ_TIMEOUT },
 	{ "max-conns", required_argument, NULL, O_MAX_CONNS },
+	{ "handshake-rate", required_argument, NULL, O_HS_RATE },
+	{ "handshake-burst", required_argument, NULL, O_HS_BURST },
 	{ "check", no_argument, NULL, O_CHECK },
 	{ "crl-max-size", required_argument, NULL, O_CRLSRC },  /* the fetcher's own options (crlsrc.c) */
 	{ "crl-timeout", required_argument, NULL, O_CRLSRC },
 	{ "dns", required_argument, NULL, O_CRLSRC },
+	{ "storage", required_argument, NULL, O_STORAGE },
+	{ "storage-account", required_argument, NULL, O_STORAGE_ACCOUNT },
+	{ "storage-key", required_argument, NULL, O_STORAGE_KEY },
 	{ "help", no_argument, NULL, O_HELP },
 	{ NULL, 0, NULL, 0 },
 };
@@ -86,6 +104,7 @@ static int num(const char *s, long lo, long hi, long *out)
 static int parse_opts(int argc, char **argv, struct agent_opts *o)
 {
 	static char host[256];
+	long v;
 	int c, li;
 
 	crlsrc_opts_default(o);
@@ -93,6 +112,9 @@ static int parse_opts(int argc, char **argv, struct agent_opts *o)
 	o->hs_timeout = 10;
 	o->idle_timeout = 120;
 	o->max_conns = 20000;
+	o->request_timeout = 30;
+	o->hs_rate = 50;
+	o->hs_burst = 100;
 	while ((c = getopt_long(argc, argv, "h", opts, &li)) != -1) {
 		switch (c) {
 		case O_LISTEN:
@@ -128,11 +150,36 @@ static int parse_opts(int argc, char **argv, struct agent_opts *o)
 			if (num(optarg, 1, 86400, &o->idle_timeout))
 				return usage_err("--idle-timeout wants 1..86400 seconds", optarg);
 			break;
+		case O_CHROOT: o->chroot = optarg; break;
+		case O_WORKERS:
+			if (num(optarg, 1, AGENT_MAX_WORKERS, &o->workers))
+				return usage_err("--workers wants 1..64", optarg);
+			break;
+		case O_REQ_TIMEOUT:
+			if (num(optarg, 1, 86400, &o->request_timeout))
+				return usage_err("--request-timeout wants 1..86400 seconds", optarg);
+			break;
+		case O_HS_RATE:
+		case O_HS_BURST:
+			if (num(optarg, 0, 1000000, &v))
+				return usage_err(c == O_HS_RATE ? "--handshake-rate wants 0..1000000 per second (0: no limit)"
+								: "--handshake-burst wants 0..1000000", optarg);
+			*(c == O_HS_RATE ? &o->hs_rate : &o->hs_burst) = (double)v;
+			break;
 		case O_MAX_CONNS:
 			if (num(optarg, 1, 1000000, &o->max_conns))
 				return usage_err("--max-conns wants 1..1000000", optarg);
 			break;
 		case O_CHECK: o->check_only = 1; break;
+		case O_STORAGE:
+		case O_STORAGE_ACCOUNT:
+		case O_STORAGE_KEY: { /* backups and audit logs (upload.c) */
+			char e[160];
+			if (upload_opt(c == O_STORAGE ? "storage" : c == O_STORAGE_ACCOUNT ? "storage-account" : "storage-key",
+				       optarg, e, sizeof(e)))
+				return usage_err(e, NULL);
+			break;
+		}
 		case O_CRLSRC:
 			if (crlsrc_opt(o, opts[li].name, optarg, host, sizeof(host)))
 				return usage_err(host, NULL);
@@ -156,59 +203,25 @@ static int parse_opts(int argc, char **argv, struct agent_opts *o)
 	return 0;
 }
 
-static int bind_listener(struct agent *ag, const char *spec)
-{
-	struct sockaddr_storage ss;
-	socklen_t len;
-	char err[200], shown[80];
-	int fd, one = 1;
-
-	if (listen_addr_parse(spec, &ss, &len, err, sizeof(err))) {
-		agent_log("error: %s", err);
-		return -1;
-	}
-	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
-	    (ss.ss_family == AF_INET6 && setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one))) ||
-	    bind(fd, (struct sockaddr *)&ss, len) || listen(fd, 4096)) {
-		agent_log("error: cannot listen on %s: %s", spec, strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		return -1;
-	}
-	len = sizeof(ss);
-	getsockname(fd, (struct sockaddr *)&ss, &len);
-	listen_addr_format((struct sockaddr *)&ss, shown, sizeof(shown));
-	if (!evhttp_accept_socket_with_handle(ag->http, fd)) {
-		agent_log("error: cannot serve %s", shown);
-		close(fd);
-		return -1;
-	}
-	agent_log("listening on %s", shown);
-	return 0;
-}
-
+/* Up to the hard limit; the connection limit is sized from what we get (worker.c). */
 static void raise_fd_limit(void)
 {
 	struct rlimit rl;
 
 	if (getrlimit(RLIMIT_NOFILE, &rl))
 		return;
-	if (geteuid() == 0 && rl.rlim_max < 1048576) {
-		struct rlimit big = { 1048576, 1048576 };
-
-		if (!setrlimit(RLIMIT_NOFILE, &big))
-			return;
-	}
 	rl.rlim_cur = rl.rlim_max;
 	setrlimit(RLIMIT_NOFILE, &rl);
 }
 
-/* After the key is loaded and the sockets bound: become user (default nobody) for good. */
-static int drop_privileges(const char *user)
+/* The workers' identity: --user (default minet-agent; never root, and not the shared nobody by default). */
+static int worker_identity(const char *user, uid_t *uid, gid_t *gid, int *drop)
 {
+	const char *name = user ? user : "minet-agent";
 	struct passwd *pw;
+	struct stat sb;
 
+	*drop = 0;
 	if (geteuid() != 0) {
 		if (user) {
 			agent_log("error: --user %s needs the agent to start as root", user);
@@ -216,56 +229,37 @@ static int drop_privileges(const char *user)
 		}
 		return 0;
 	}
-	pw = getpwnam(user ? user : "nobody");
+	pw = getpwnam(name);
 	if (!pw) {
-		agent_log("error: no user '%s'", user ? user : "nobody");
+		agent_log("error: no user '%s' to run the workers as (create it: useradd --system --no-create-home "
+			  "--shell /usr/sbin/nologin %s, as scripts/install-deps does; or pass --user)", name, name);
 		return -1;
 	}
 	if (pw->pw_uid == 0) {
-		agent_log("error: will not keep running as root (--user %s)", user);
+		agent_log("error: will not run the workers as root (--user %s)", name);
 		return -1;
 	}
-	if (setgroups(0, NULL) || setgid(pw->pw_gid) || setuid(pw->pw_uid) || setuid(0) == 0) {
-		agent_log("error: cannot drop privileges to %s: %s", pw->pw_name, strerror(errno));
+	*uid = pw->pw_uid;
+	*gid = pw->pw_gid;
+	*drop = 1;
+	if (stat(chroot_dir, &sb) && errno == ENOENT && !user_chroot)
+		mkdir(chroot_dir, 0755);
+	if (stat(chroot_dir, &sb) || !S_ISDIR(sb.st_mode) || sb.st_uid != 0 || (sb.st_mode & 022)) {
+		agent_log("error: --chroot %s must be a directory owned by root and writable by nobody else",
+			  chroot_dir);
 		return -1;
 	}
-	prctl(PR_SET_DUMPABLE, 0); /* no ptrace/core of a process holding a private key */
-	agent_log("running as %s (uid %d)", pw->pw_name, (int)pw->pw_uid);
 	return 0;
-}
-
-static void on_hup(evutil_socket_t fd, short what, void *arg)
-{
-	struct agent *ag = arg;
-	STACK_OF(X509) *cas = NULL;
-	char err[400];
-	SSL_CTX *ctx = tls_ctx_new(ag, &cas, err, sizeof(err));
-
-	if (ctx) {
-		SSL_CTX_free(ag->ctx); /* live connections hold their own reference */
-		ag->ctx = ctx;
-		sk_X509_pop_free(ag->cas, X509_free);
-		ag->cas = cas;
-		agent_log("SIGHUP: certificate, key and CA reloaded (new connections use them)");
-	} else {
-		agent_log("SIGHUP: keeping the current certificate and key: %s", err);
-	}
-	crlsrc_reload_file(ag);
-}
-
-static void on_term(evutil_socket_t fd, short what, void *arg)
-{
-	struct agent *ag = arg;
-
-	agent_log("signal %d: shutting down", (int)fd);
-	event_base_loopbreak(ag->base);
 }
 
 int main(int argc, char **argv)
 {
 	static struct agent ag;
+	struct tls_material m = { 0 };
+	uid_t uid = 0;
+	gid_t gid = 0;
 	char err[400];
-	int rc = 1;
+	int rc = 1, drop = 0;
 
 	if (parse_opts(argc, argv, &ag.o))
 		return 2;
@@ -276,15 +270,21 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	ag.started = time(NULL);
 	ag.job_efd = -1;
+	chroot_dir = ag.o.chroot ? ag.o.chroot : "/var/empty";
+	user_chroot = ag.o.chroot != NULL;
+	OPENSSL_init_ssl(OPENSSL_INIT_LOAD_CONFIG, NULL); /* before any chroot: the workers never read a file */
 	if (tls_init_indices()) {
 		agent_log("error: OpenSSL ex_data index");
 		return 1;
 	}
 	raise_fd_limit();
-	if (!(ag.ctx = tls_ctx_new(&ag, &ag.cas, err, sizeof(err)))) {
+	if (tls_material_read(&ag.o, &m, err, sizeof(err)) ||
+	    !(ag.ctx = tls_ctx_from_material(&ag, &m, &ag.cas, err, sizeof(err)))) {
 		agent_log("error: %s", err);
 		goto out;
 	}
+	SSL_CTX_free(ag.ctx); /* the parent only checks; the workers build their own */
+	ag.ctx = NULL;
 	ag.job_efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (ag.job_efd < 0) {
 		agent_log("error: eventfd: %s", strerror(errno));
@@ -296,49 +296,14 @@ int main(int argc, char **argv)
 		agent_log("check: certificate, key and CA usable; CRL %s", ag.crl ? "usable" : "NOT usable");
 		goto out;
 	}
-	ag.base = event_base_new();
-	ag.http = ag.base ? evhttp_new(ag.base) : NULL;
-	if (!ag.http) {
-		agent_log("error: cannot create the event loop");
+	if (worker_identity(ag.o.user, &uid, &gid, &drop))
 		goto out;
-	}
-	evhttp_set_bevcb(ag.http, tls_bevcb, &ag);
-	evhttp_set_gencb(ag.http, api_request, &ag);
-	evhttp_set_timeout(ag.http, (int)ag.o.idle_timeout);
-	evhttp_set_max_headers_size(ag.http, 8192);
-	evhttp_set_max_body_size(ag.http, 4096);
-	for (int i = 0; i < ag.o.nlisten; i++)
-		if (bind_listener(&ag, ag.o.listen[i]))
-			goto out;
-	if (drop_privileges(ag.o.user))
-		goto out;
-	ag.sig_hup = evsignal_new(ag.base, SIGHUP, on_hup, &ag);
-	ag.sig_term = evsignal_new(ag.base, SIGTERM, on_term, &ag);
-	ag.sig_int = evsignal_new(ag.base, SIGINT, on_term, &ag);
-	if (!ag.sig_hup || !ag.sig_term || !ag.sig_int || evsignal_add(ag.sig_hup, NULL) ||
-	    evsignal_add(ag.sig_term, NULL) || evsignal_add(ag.sig_int, NULL) || crlsrc_start(&ag)) {
-		agent_log("error: cannot set up signals and timers");
-		goto out;
-	}
-	agent_log("ready: node %s, TLS >= 1.2, %s", ag.o.name,
-		  ag.crl ? "CRL in force" : "NO valid CRL: refusing every handshake until one loads");
-	event_base_dispatch(ag.base);
-	rc = 0;
+	rc = parent_run(&ag, &m, uid, gid, drop); /* takes m */
+	memset(&m, 0, sizeof(m));
 out:
-	crlsrc_stop(&ag);
-	if (ag.http)
-		evhttp_free(ag.http); /* frees live connections (their SSLs, and with them our conn records) */
-	if (ag.sig_hup)
-		event_free(ag.sig_hup);
-	if (ag.sig_term)
-		event_free(ag.sig_term);
-	if (ag.sig_int)
-		event_free(ag.sig_int);
-	if (ag.base)
-		event_base_free(ag.base);
+	tls_material_free(&m);
 	if (ag.job_efd >= 0)
 		close(ag.job_efd);
-	SSL_CTX_free(ag.ctx);
 	sk_X509_pop_free(ag.cas, X509_free);
 	crl_store_free(ag.crl);
 	return rc;

@@ -1,7 +1,7 @@
 # src/agent: minet-agent, the node's mTLS-only management agent. listenaddr.c is library code (fuzzed through
 # libminet.a); the rest is the daemon. Also a test helper, bin/tools/tls-badkey (tests/tools/), a TLS client that
 # signs with a key other than its certificate's - no stock client (curl, s_client, Python) can be made to.
-AGENT_LIB_SRCS := src/agent/listenaddr.c
+AGENT_LIB_SRCS := src/agent/listenaddr.c src/agent/ipc.c src/agent/ratelimit.c
 LIB_SRCS   += $(AGENT_LIB_SRCS)
 LIB_OBJS   += $(AGENT_LIB_SRCS:%.c=$(OBJ)/%.o)
 AGENT_SRCS := $(filter-out $(AGENT_LIB_SRCS),$(wildcard src/agent/*.c))

@@ -14,11 +14,22 @@
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
+#include <event2/buffer.h>
 
 #include "agent/agent.h"
 #include "pki/pkifile.h"
 
+#define LOG_REFUSALS_PER_S 50
+
 static int conn_idx = -1;
+
+static double now_mono(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
 
 static const char *const slugs[REF_COUNT] = {
 	[REF_NO_CERT] = "no_client_cert", [REF_SELF_SIGNED] = "self_signed", [REF_UNTRUSTED] = "untrusted_issuer",
@@ -26,7 +37,8 @@ static const char *const slugs[REF_COUNT] = {
 	[REF_REVOKED] = "revoked", [REF_CRL_EXPIRED] = "crl_expired", [REF_CRL_NOT_YET_VALID] = "crl_not_yet_valid",
 	[REF_CRL_INVALID] = "crl_invalid", [REF_BAD_SERIAL] = "bad_serial", [REF_BAD_SIGNATURE] = "bad_signature",
 	[REF_PROTOCOL] = "protocol_version", [REF_TIMEOUT] = "handshake_timeout", [REF_PEER_CLOSED] = "peer_closed",
-	[REF_PEER_ALERT] = "peer_alert", [REF_OVERLOAD] = "too_many_connections", [REF_OTHER] = "other",
+	[REF_PEER_ALERT] = "peer_alert", [REF_OVERLOAD] = "too_many_connections", [REF_RATE] = "rate_limited",
+	[REF_OTHER] = "other",
 };
 
 const char *tls_refusal_slug(enum refusal r)
@@ -49,9 +61,26 @@ static void refuse(struct conn *c, enum refusal r, const char *fmt, ...)
 
 static void cert_ids(X509 *x, char *subject, size_t slen, char *serial, size_t serlen)
 {
+	const X509_NAME *nm = X509_get_subject_name(x);
 	struct crl_serial sn;
+	size_t n = 0;
 
-	X509_NAME_oneline(X509_get_subject_name(x), subject, (int)slen);
+	/* "/O=minet/CN=ops" as X509_NAME_oneline writes it, but from the raw UTF-8 values, each escaped once for
+	 * the log (oneline's own \xHH escapes would be escaped again) */
+	subject[0] = 0;
+	for (int i = 0; i < X509_NAME_entry_count(nm) && n + 1 < slen; i++) {
+		const X509_NAME_ENTRY *e = X509_NAME_get_entry(nm, i);
+		int nid = OBJ_obj2nid(X509_NAME_ENTRY_get_object(e));
+		const char *sn_ = nid != NID_undef ? OBJ_nid2sn(nid) : "?";
+		unsigned char *u = NULL;
+		int ulen = ASN1_STRING_to_UTF8(&u, X509_NAME_ENTRY_get_data(e));
+		char raw[300], esc[600];
+
+		snprintf(raw, sizeof(raw), "%.*s", ulen > 0 ? ulen : 0, ulen > 0 ? (const char *)u : "");
+		OPENSSL_free(u);
+		agent_log_escape(raw, esc, sizeof(esc));
+		n += (size_t)snprintf(subject + n, slen - n, "/%s=%s", sn_, esc);
+	}
 	if (crl_serial_from_asn1(X509_get0_serialNumber(x), &sn))
 		snprintf(serial, serlen, "(longer than 20 octets)");
 	else
@@ -80,7 +109,29 @@ static void conn_log_refusal(struct conn *c)
 		else
 			refuse(c, REF_PEER_CLOSED, "peer closed the connection during the handshake");
 	}
-	ag->hs_failed[c->ref]++;
+	ag->st->hs_failed[c->ref]++;
+	{
+		/* A flood must not become a flood of log lines: at most LOG_REFUSALS_PER_S refusals a second are
+		 * written one by one, the rest counted and summed up in the next second's first line. */
+		static time_t win;
+		static unsigned in_win;
+		static uint64_t quiet;
+		time_t now = time(NULL);
+
+		if (now != win) {
+			if (quiet)
+				agent_log("refused: %llu more handshakes refused and not logged one by one (more than %d a "
+					  "second; see minet_agent_handshakes_failed_total)", (unsigned long long)quiet,
+					  LOG_REFUSALS_PER_S);
+			win = now;
+			in_win = 0;
+			quiet = 0;
+		}
+		if (++in_win > LOG_REFUSALS_PER_S) {
+			quiet++;
+			return;
+		}
+	}
 	agent_log("refused peer=%s subject=\"%s\" serial=%s reason=%s: %s", c->peer[0] ? c->peer : "?",
 		  c->subject[0] ? c->subject : "-", c->serial[0] ? c->serial : "-", slugs[c->ref], c->reason);
 }
@@ -96,6 +147,10 @@ static void conn_free_cb(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, l
 		conn_log_refusal(c);
 	if (c->hs_timer)
 		event_free(c->hs_timer);
+	if (c->req_timer)
+		event_free(c->req_timer);
+	if (c->in && c->in_cb)
+		evbuffer_remove_cb_entry(c->in, c->in_cb);
 	if (c->prev)
 		c->prev->next = c->next;
 	else
@@ -103,6 +158,8 @@ static void conn_free_cb(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, l
 	if (c->next)
 		c->next->prev = c->prev;
 	c->ag->nconns--;
+	c->ag->st->nconns = c->ag->nconns;
+	worker_conns_changed(c->ag);
 	free(c);
 }
 
@@ -126,6 +183,34 @@ static void hs_timeout_cb(evutil_socket_t fd, short what, void *arg)
 	conn_close_fd(c);
 }
 
+static void req_timeout_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+
+	c->ag->st->request_timeouts++;
+	agent_log("closed peer=%s subject=\"%s\" serial=%s reason=request_timeout: no whole request within %lds",
+		  c->peer, c->subject, c->serial, c->ag->o.request_timeout);
+	c->closed_by_us = 1;
+	conn_close_fd(c);
+}
+
+/* Bytes of a request arrived: the first ones since the last whole request start its deadline (--idle-timeout
+ * restarts on every byte; this one does not). */
+static void input_cb(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg)
+{
+	struct conn *c = arg;
+	struct timeval tv = { c->ag->o.request_timeout, 0 };
+
+	if (info->n_added && c->established && c->req_timer && !evtimer_pending(c->req_timer, NULL))
+		evtimer_add(c->req_timer, &tv);
+}
+
+void tls_request_done(struct conn *c)
+{
+	if (c && c->req_timer)
+		evtimer_del(c->req_timer);
+}
+
 struct bufferevent *tls_bevcb(struct event_base *base, void *arg)
 {
 	struct agent *ag = arg;
@@ -140,9 +225,12 @@ struct bufferevent *tls_bevcb(struct event_base *base, void *arg)
 	c->ssl = ssl;
 	c->since = time(NULL);
 	c->hs_timer = evtimer_new(base, hs_timeout_cb, c);
-	if (!c->hs_timer || !SSL_set_ex_data(ssl, conn_idx, c)) {
+	c->req_timer = evtimer_new(base, req_timeout_cb, c);
+	if (!c->hs_timer || !c->req_timer || !SSL_set_ex_data(ssl, conn_idx, c)) {
 		if (c->hs_timer)
 			event_free(c->hs_timer);
+		if (c->req_timer)
+			event_free(c->req_timer);
 		goto fail;
 	}
 	/* from here on c is freed with the SSL */
@@ -151,12 +239,18 @@ struct bufferevent *tls_bevcb(struct event_base *base, void *arg)
 		ag->conns->prev = c;
 	ag->conns = c;
 	ag->nconns++;
+	ag->st->nconns = ag->nconns;
 	evtimer_add(c->hs_timer, &tv);
-	if (ag->nconns > ag->o.max_conns)
-		refuse(c, REF_OVERLOAD, "more than %ld connections", ag->o.max_conns);
+	if (ag->nconns > ag->max_conns)
+		refuse(c, REF_OVERLOAD, "more than %ld connections in this worker", ag->max_conns);
+	worker_conns_changed(ag); /* at the limit: stop accepting before the next one */
 	bev = bufferevent_openssl_socket_new(base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
-	if (!bev)
+	if (!bev) {
 		SSL_free(ssl);
+		return NULL;
+	}
+	c->in = bufferevent_get_input(bev);
+	c->in_cb = evbuffer_add_cb(c->in, input_cb, c);
 	return bev;
 fail:
 	free(c);
@@ -213,6 +307,7 @@ static void info_cb(const SSL *ssl, int where, int ret)
 		char host[INET6_ADDRSTRLEN] = "?";
 		int port = 0;
 
+		ss.ss_family = 0;
 		if (!getpeername(SSL_get_fd(ssl), (struct sockaddr *)&ss, &len)) {
 			if (ss.ss_family == AF_INET6) {
 				const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)&ss;
@@ -231,6 +326,11 @@ static void info_cb(const SSL *ssl, int where, int ret)
 		setsockopt(SSL_get_fd(ssl), IPPROTO_TCP, TCP_NODELAY, &(int){ 1 }, sizeof(int));
 		if (c->ref == REF_OVERLOAD && c->reason[0])
 			conn_close_fd(c);
+		else if (ss.ss_family && !rl_allow(&ag->rl, (struct sockaddr *)&ss, (double)now_mono())) {
+			/* before the ClientHello is read: no key exchange, no signature for a flooding source */
+			refuse(c, REF_RATE, "more than %g handshakes/s from this source", ag->o.hs_rate);
+			conn_close_fd(c);
+		}
 	}
 	if (where & SSL_CB_ALERT && (ret >> 8) == SSL3_AL_FATAL) {
 		if (where & SSL_CB_WRITE)
@@ -244,7 +344,7 @@ static void info_cb(const SSL *ssl, int where, int ret)
 			event_free(c->hs_timer);
 			c->hs_timer = NULL;
 		}
-		ag->hs_ok++;
+		ag->st->hs_ok++;
 		agent_log("accepted peer=%s subject=\"%s\" serial=%s %s %s", c->peer, c->subject, c->serial,
 			  SSL_get_version(ssl), SSL_get_cipher_name(ssl));
 	}
@@ -280,6 +380,7 @@ static int verify_cb(X509_STORE_CTX *xs, void *arg)
 	STACK_OF(X509) *chain;
 	enum crl_status st;
 	int depth, e;
+	char why[640];
 
 	if (!c)
 		return 0;
@@ -324,8 +425,8 @@ static int verify_cb(X509_STORE_CTX *xs, void *arg)
 		return 0;
 	case CRL_NO_CRL:
 		X509_STORE_CTX_set_error(xs, X509_V_ERR_UNABLE_TO_GET_CRL);
-		if (ag->crl_err[0] && !ag->crl)
-			refuse(c, REF_CRL_INVALID, "no valid CRL (%s)", ag->crl_err);
+		if (!ag->crl && worker_crl_err(ag, why, sizeof(why))[0])
+			refuse(c, REF_CRL_INVALID, "no valid CRL (%s)", why);
 		else
 			refuse(c, REF_CRL_INVALID, "no valid CRL for the issuer at depth %d", depth);
 		return 0;
@@ -335,14 +436,10 @@ static int verify_cb(X509_STORE_CTX *xs, void *arg)
 
 /* ---- context ---- */
 
-/* Load the private key, refusing a file that group or others may read; the PEM text is wiped. */
-static EVP_PKEY *load_key(const char *path, char *err, size_t errlen)
+/* Read the private key file, refusing one that group or others may read. */
+static char *read_key_file(const char *path, size_t *len, char *err, size_t errlen)
 {
 	struct stat sb;
-	EVP_PKEY *k = NULL;
-	size_t len;
-	char *buf;
-	BIO *b;
 
 	if (stat(path, &sb)) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
@@ -353,55 +450,62 @@ static EVP_PKEY *load_key(const char *path, char *err, size_t errlen)
 			 (unsigned)(sb.st_mode & 07777));
 		return NULL;
 	}
-	buf = pki_read_file(path, 1 << 20, &len, err, errlen);
-	if (!buf)
-		return NULL;
-	b = BIO_new_mem_buf(buf, (int)len);
-	if (b)
-		k = PEM_read_bio_PrivateKey(b, NULL, NULL, NULL);
-	BIO_free(b);
-	OPENSSL_cleanse(buf, len);
-	free(buf);
-	if (!k)
-		snprintf(err, errlen, "%s: not a PEM private key", path);
-	return k;
+	return pki_read_file(path, 1 << 20, len, err, errlen);
 }
 
-static STACK_OF(X509) *load_cas(const char *path, char *err, size_t errlen)
+int tls_material_read(const struct agent_opts *o, struct tls_material *m, char *err, size_t errlen)
 {
-	STACK_OF(X509) *cas = sk_X509_new_null();
-	BIO *b = BIO_new_file(path, "r");
+	memset(m, 0, sizeof(*m));
+	if (!(m->cert = pki_read_file(o->cert, 1 << 20, &m->cert_len, err, errlen)) ||
+	    !(m->key = read_key_file(o->key, &m->key_len, err, errlen)) ||
+	    !(m->ca = pki_read_file(o->ca, 16 << 20, &m->ca_len, err, errlen))) {
+		tls_material_free(m);
+		return -1;
+	}
+	return 0;
+}
+
+void tls_material_free(struct tls_material *m)
+{
+	if (m->key)
+		OPENSSL_cleanse(m->key, m->key_len);
+	free(m->cert);
+	free(m->key);
+	free(m->ca);
+	memset(m, 0, sizeof(*m));
+}
+
+static STACK_OF(X509) *pem_certs(const char *buf, size_t len)
+{
+	STACK_OF(X509) *sk = sk_X509_new_null();
+	BIO *b = BIO_new_mem_buf(buf, (int)len);
 	X509 *x;
 
-	if (!b || !cas) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+	if (!sk || !b)
 		goto fail;
-	}
 	while ((x = PEM_read_bio_X509(b, NULL, NULL, NULL)))
-		if (!sk_X509_push(cas, x)) {
+		if (!sk_X509_push(sk, x)) {
 			X509_free(x);
 			goto fail;
 		}
 	ERR_clear_error();
-	if (!sk_X509_num(cas)) {
-		snprintf(err, errlen, "%s: no PEM certificate", path);
-		goto fail;
-	}
 	BIO_free(b);
-	return cas;
+	return sk;
 fail:
 	BIO_free(b);
-	sk_X509_pop_free(cas, X509_free);
+	sk_X509_pop_free(sk, X509_free);
 	return NULL;
 }
 
-SSL_CTX *tls_ctx_new(struct agent *ag, STACK_OF(X509) **cas_out, char *err, size_t errlen)
+SSL_CTX *tls_ctx_from_material(struct agent *ag, const struct tls_material *m, STACK_OF(X509) **cas_out,
+			       char *err, size_t errlen)
 {
 	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
-	STACK_OF(X509) *cas = NULL;
+	STACK_OF(X509) *cas = NULL, *chain = NULL;
 	STACK_OF(X509_NAME) *names = NULL;
 	X509_STORE *store;
 	EVP_PKEY *key = NULL;
+	BIO *b;
 
 	if (!ctx) {
 		snprintf(err, errlen, "cannot create a TLS context");
@@ -421,19 +525,34 @@ SSL_CTX *tls_ctx_new(struct agent *ag, STACK_OF(X509) **cas_out, char *err, size
 		snprintf(err, errlen, "cannot set the cipher list");
 		goto fail;
 	}
-	if (SSL_CTX_use_certificate_chain_file(ctx, ag->o.cert) != 1) {
+	chain = pem_certs(m->cert, m->cert_len);
+	if (!chain || !sk_X509_num(chain) || SSL_CTX_use_certificate(ctx, sk_X509_value(chain, 0)) != 1) {
 		snprintf(err, errlen, "%s: cannot use as certificate chain (%s)", ag->o.cert,
-			 ERR_reason_error_string(ERR_peek_last_error()));
+			 chain && sk_X509_num(chain) ? ERR_reason_error_string(ERR_peek_last_error()) : "no PEM certificate");
 		goto fail;
 	}
-	if (!(key = load_key(ag->o.key, err, errlen)))
+	for (int i = 1; i < sk_X509_num(chain); i++)
+		if (SSL_CTX_add1_chain_cert(ctx, sk_X509_value(chain, i)) != 1) {
+			snprintf(err, errlen, "%s: cannot use as certificate chain", ag->o.cert);
+			goto fail;
+		}
+	b = BIO_new_mem_buf(m->key, (int)m->key_len);
+	if (b)
+		key = PEM_read_bio_PrivateKey(b, NULL, NULL, NULL);
+	BIO_free(b);
+	if (!key) {
+		snprintf(err, errlen, "%s: not a PEM private key", ag->o.key);
 		goto fail;
+	}
 	if (SSL_CTX_use_PrivateKey(ctx, key) != 1 || SSL_CTX_check_private_key(ctx) != 1) {
 		snprintf(err, errlen, "%s: key does not match certificate %s", ag->o.key, ag->o.cert);
 		goto fail;
 	}
-	if (!(cas = load_cas(ag->o.ca, err, errlen)))
+	cas = pem_certs(m->ca, m->ca_len);
+	if (!cas || !sk_X509_num(cas)) {
+		snprintf(err, errlen, "%s: no PEM certificate", ag->o.ca);
 		goto fail;
+	}
 	store = SSL_CTX_get_cert_store(ctx);
 	names = sk_X509_NAME_new_null();
 	for (int i = 0; i < sk_X509_num(cas); i++) {
@@ -450,12 +569,14 @@ SSL_CTX *tls_ctx_new(struct agent *ag, STACK_OF(X509) **cas_out, char *err, size
 	SSL_CTX_set_cert_verify_callback(ctx, verify_cb, ag);
 	SSL_CTX_set_info_callback(ctx, info_cb);
 	EVP_PKEY_free(key); /* the context keeps its reference; freeing the context wipes it */
+	sk_X509_pop_free(chain, X509_free);
 	ERR_clear_error();
 	*cas_out = cas;
 	return ctx;
 fail:
 	ERR_clear_error();
 	EVP_PKEY_free(key);
+	sk_X509_pop_free(chain, X509_free);
 	sk_X509_pop_free(cas, X509_free);
 	SSL_CTX_free(ctx);
 	return NULL;
@@ -469,7 +590,7 @@ void tls_sweep_revoked(struct agent *ag)
 		if (!crl_store_chain_revoked(ag->crl, SSL_get0_verified_chain(c->ssl)))
 			continue;
 		c->closed_by_us = 1;
-		ag->revocation_closes++;
+		ag->st->revocation_closes++;
 		agent_log("closed peer=%s subject=\"%s\" serial=%s reason=revoked: certificate revoked by the new CRL",
 			  c->peer, c->subject, c->serial);
 		conn_close_fd(c);

@@ -50,43 +50,42 @@ static void load_env_tags(struct tagdb *db, struct diag *d)
 
 static int policy_load_files(struct policy *p, const struct policy_args *a, struct diag *dp);
 
-/* Load the one NSG or route table an argument names (FILE or FILE#NAME) from its parsed file, through the shapes
- * table (model/shapes.c), with errors at the paths in the user's file. */
-static int load_shape(json_t *root, const char *file, const char *sel, enum shape_kind kind, struct policy *p,
-		      struct nsg *g, struct diag *d)
-{
+/* --routes / --nsg are read through the shapes table (model/shapes.h); effective output (SHAPE_F_EFFECTIVE)
+ * goes to its own readers (model/effective.h). */
+struct picked {
 	struct shape_pick pk;
-	if (shapes_pick(root, file, sel, kind, &pk, d) < 0)
-		return -1;
-	struct diag saved = *d;
-	shapes_pick_diag(&pk, d);
-	int rc = kind == SHAPE_NSG ? nsg_load_json(g, pk.canon, pk.file, &p->env, d)
-				   : rt_load_json(&p->rt, pk.canon, pk.file, &p->tags, d);
-	d->map_path = saved.map_path;
-	d->map_ctx = saved.map_ctx;
-	shapes_pick_free(&pk);
-	return rc;
-}
+	struct diag saved;
+};
 
-/* --routes: a route table in any shape, or an effective route table (the whole FIB). */
-static bool load_routes(struct policy *p, const char *arg, struct diag *d)
+static bool pick(struct picked *x, const char *arg, enum shape_kind kind, size_t max, struct diag *d)
 {
-	const char *saved = d->file, *sel;
-	char *file;
-	int rc = -1;
+	x->saved = *d;
 	d->file = arg;
-	if (shapes_split_arg(arg, &file, &sel) < 0) {
-		diag_err(d, NULL, "out of memory");
+	if (shapes_load(arg, kind, max, &x->pk, d) < 0) {
+		d->file = x->saved.file;
 		return false;
 	}
-	json_t *root = shapes_read(file, RT_MAX_BYTES, d);
-	if (root && effective_routes_shape(root))
-		rc = effective_routes_load_json(&p->rt, root, file, d);
-	else if (root)
-		rc = load_shape(root, file, sel, SHAPE_RT, p, NULL, d);
-	json_decref(root);
-	free(file);
-	d->file = saved;
+	shapes_pick_diag(&x->pk, d);
+	return true;
+}
+
+static void unpick(struct picked *x, struct diag *d)
+{
+	shapes_pick_free(&x->pk);
+	d->file = x->saved.file;
+	d->map_path = x->saved.map_path;
+	d->map_ctx = x->saved.map_ctx;
+}
+
+/* --routes: a route table, or an effective route table (the whole FIB). */
+static bool load_routes(struct policy *p, const char *arg, struct diag *d)
+{
+	struct picked x;
+	if (!pick(&x, arg, SHAPE_RT, RT_MAX_BYTES, d))
+		return false;
+	int rc = x.pk.flags & SHAPE_F_EFFECTIVE ? effective_routes_load_json(&p->rt, x.pk.canon, x.pk.file, d)
+						 : rt_load_json(&p->rt, x.pk.canon, x.pk.file, &p->tags, d);
+	unpick(&x, d);
 	return rc == 0;
 }
 
@@ -94,27 +93,29 @@ static bool load_routes(struct policy *p, const char *arg, struct diag *d)
  * --nic-nsg). */
 static void load_nsg(struct policy *p, const struct policy_args *a, struct diag *d)
 {
-	const char *saved = d->file, *sel;
-	char *file;
-	d->file = a->nsg;
-	if (shapes_split_arg(a->nsg, &file, &sel) < 0) {
-		diag_err(d, NULL, "out of memory");
+	struct picked x;
+	if (!pick(&x, a->nsg, SHAPE_NSG, NSG_MAX_BYTES, d))
 		return;
-	}
-	json_t *root = shapes_read(file, NSG_MAX_BYTES, d);
-	if (root && effective_nsg_shape(root)) {
+	if (x.pk.flags & SHAPE_F_EFFECTIVE) {
+		p->effective_nsg = true;
 		if (a->nic_nsg)
 			diag_err(d, NULL, "holds the effective rules of the subnet and the network interface; leave out "
 				 "--nic-nsg");
 		else
-			effective_nsg_load_json(&p->nsg, &p->has_nsg, &p->nic, &p->has_nic, root, file, &p->env, d);
-		p->effective_nsg = true;
-	} else if (root) {
-		p->has_nsg = load_shape(root, file, sel, SHAPE_NSG, p, &p->nsg, d) == 0;
+			effective_nsg_load_json(&p->nsg, &p->has_nsg, &p->nic, &p->has_nic, x.pk.canon, x.pk.file, &p->env,
+						d);
+		/* One level only: the order of evaluation does not matter, and the verbs expect the subnet's first.
+		 * The NSG's name still says which level it is. */
+		if (p->has_nic && !p->has_nsg) {
+			p->nsg = p->nic;
+			p->nic = (struct nsg){ 0 };
+			p->has_nsg = true;
+			p->has_nic = false;
+		}
+	} else {
+		p->has_nsg = nsg_load_json(&p->nsg, x.pk.canon, x.pk.file, &p->env, d) == 0;
 	}
-	json_decref(root);
-	free(file);
-	d->file = saved;
+	unpick(&x, d);
 }
 
 /* With an effective route table and no --vnet: the VNet's address space is what its VnetLocal routes cover. */
@@ -214,8 +215,17 @@ static int policy_load_files(struct policy *p, const struct policy_args *a, stru
 		p->env.asgs = &p->asg;
 	if (a->nsg)
 		load_nsg(p, a, &d);
-	if (a->nic_nsg && !p->effective_nsg)
-		p->has_nic = nsg_load_file(&p->nic, a->nic_nsg, &p->env, &d) == 0;
+	if (a->nic_nsg && !p->effective_nsg) {
+		struct picked x;
+		if (pick(&x, a->nic_nsg, SHAPE_NSG, NSG_MAX_BYTES, &d)) {
+			if (x.pk.flags & SHAPE_F_EFFECTIVE)
+				diag_err(&d, NULL, "effective security rules hold the subnet's and the network interface's "
+					 "NSG: give them with --nsg alone");
+			else
+				p->has_nic = nsg_load_json(&p->nic, x.pk.canon, x.pk.file, &p->env, &d) == 0;
+			unpick(&x, &d);
+		}
+	}
 	return d.errors ? -1 : 0;
 }
 

@@ -319,6 +319,7 @@ int cmd_verify(int argc, char **argv)
 		goto out;
 	stale = json_array();
 	tags_warn_stale(&p.tags, "minet verify", json || sarif ? stale : NULL);
+	policy_print_notes(&p, stderr, "minet verify: note: "); /* rules whose ASGs have no members */
 	in.env = &p.env;
 	in.nsg = &p.nsg;
 	in.nic = p.has_nic ? &p.nic : NULL;

@@ -21,7 +21,9 @@ bool armtmpl_is_template(const json_t *root);
  * name is "parent/child") folded into the parent's properties.securityRules / properties.routes as {name, properties}.
  * Each returned resource has at least "name" and "properties". On error: NULL, with diag lines
  * "FILE: JSON.path: message" naming the expression text, e.g. "resources[2].properties.securityRules[0].properties.
- * sourceAddressPrefix: cannot evaluate [reference('x').id]: function 'reference' is not supported". */
+ * sourceAddressPrefix: cannot evaluate [reference('x').id]: function 'reference' is not supported".
+ * Parts of the template that no expression touched are shared with root (reference counted): treat the result as
+ * read-only below each resource's properties object, or json_deep_copy() what you change. */
 json_t *armtmpl_resources(const json_t *root, const json_t *params, const char *type, struct diag *d);
 
 #endif

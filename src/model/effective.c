@@ -31,6 +31,13 @@ static json_t *jget(json_t *o, const char *key, const char **found)
 	return v && !json_is_null(v) ? v : NULL;
 }
 
+/* A path for reports: the place in the user's file when the data was converted (diag.map_path). */
+static char *user_path(const struct diag *d, const char *path)
+{
+	char buf[1024];
+	return strdup(d->map_path ? d->map_path(d->map_ctx, path, buf, sizeof(buf)) : path);
+}
+
 static const char *at(char *buf, const char *base, const char *key)
 {
 	return jsonin_path(buf, P, base, key);
@@ -401,7 +408,7 @@ static int eff_rule(json_t *e, const char *path, json_t *tm, const struct netenv
 	/* "securityRules/AllowX", "defaultSecurityRules/DenyAllInBound": the rule's own name, marked default. */
 	const char *slash = strrchr(name, '/');
 	r->name = strdup(slash ? slash + 1 : name);
-	r->json_path = strdup(path);
+	r->json_path = user_path(d, path);
 	r->priority = (int)json_integer_value(prio);
 	r->dir = !strcasecmp(dir, "Outbound") ? DIR_OUT : DIR_IN;
 	r->allow = !strcasecmp(access, "Allow");
@@ -793,7 +800,7 @@ static int eff_route(json_t *e, const char *path, struct route_table *rt, size_t
 		r->name = strdup(name ? name : "");
 		r->prefix_text = strdup(s);
 		r->hop_ip_text = hop_text ? strdup(hop_text) : NULL;
-		r->json_path = strdup(ip);
+		r->json_path = user_path(d, ip);
 		r->source = strdup(source ? source : "");
 		if (!r->name || !r->prefix_text || !r->json_path || !r->source || (hop_text && !r->hop_ip_text))
 			diag_err(d, path, "out of memory");

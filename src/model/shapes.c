@@ -1,6 +1,7 @@
 /* Shape recognition and conversion (shapes.h). */
 #include "model/shapes.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,6 +9,7 @@
 #include <unistd.h>
 
 #include "model/armtmpl.h"
+#include "model/effective.h"
 #include "model/jsonin.h"
 
 #define MAX_DEPTH 8
@@ -952,19 +954,28 @@ static int conv_arm(json_t *v, const char *upath, enum shape_kind kind, struct s
 
 /* ---- shapes recognised only to say what they are ---- */
 
+/* Effective output (model/effective.h), read by its own loaders: the item is the output itself, flagged
+ * SHAPE_F_EFFECTIVE; its paths are the user's below upath. */
 static bool is_effective_nsg(const json_t *v)
 {
-	const json_t *a = json_is_array(v) ? v : json_object_get(v, "value");
-	const json_t *e = json_array_get(a, 0);
-	return json_is_object(e) && json_object_get(e, "effectiveSecurityRules");
+	return effective_nsg_shape((json_t *)(uintptr_t)v);
 }
 
 static bool is_effective_routes(const json_t *v)
 {
-	const json_t *a = json_is_array(v) ? v : json_object_get(v, "value");
-	const json_t *e = json_array_get(a, 0);
-	return json_is_object(e) && json_object_get(e, "source") && json_object_get(e, "nextHopType") &&
-	       json_is_array(json_object_get(e, "addressPrefix"));
+	return effective_routes_shape((json_t *)(uintptr_t)v);
+}
+
+static int conv_effective(json_t *v, const char *upath, enum shape_kind kind, struct shape_found *out, struct diag *d)
+{
+	struct shape_item *it = shapes_add(out, kind == SHAPE_NSG ? "effective-security-rules" : "effective-routes",
+					   json_incref(v));
+	if (!it || shapes_map_add(&it->map, "", upath, NULL) < 0) {
+		diag_err(d, upath, "out of memory");
+		return -1;
+	}
+	it->flags |= SHAPE_F_EFFECTIVE;
+	return 0;
 }
 
 static bool is_sg_view(const json_t *v)
@@ -1018,10 +1029,10 @@ static bool is_one_route(const json_t *v)
  * policy.c tries before this table (it yields two NSGs, or a whole FIB, not one resource): here it is only
  * recognised when given to the other option. */
 static const struct shape shape_table[] = {
-	{ "effective security rules (az network nic list-effective-nsg)", 0, is_effective_nsg, NULL,
-	  "give it with --nsg alone (it holds the subnet's and the network interface's rules; effective.c)" },
-	{ "an effective route table (az network nic show-effective-route-table)", 0, is_effective_routes, NULL,
-	  "give it with --routes (the whole FIB; effective.c)" },
+	{ "effective security rules (az network nic list-effective-nsg)", SHAPE_KIND(SHAPE_NSG), is_effective_nsg,
+	  conv_effective, NULL },
+	{ "an effective route table (az network nic show-effective-route-table)", SHAPE_KIND(SHAPE_RT),
+	  is_effective_routes, conv_effective, NULL },
 	{ "a REST API example (parameters and responses)", SHAPE_KIND(SHAPE_NSG) | SHAPE_KIND(SHAPE_RT),
 	  is_rest_example, conv_rest_example, NULL },
 	{ "a list ({\"value\": […]})", SHAPE_KIND(SHAPE_NSG) | SHAPE_KIND(SHAPE_RT), is_value_list, conv_list, NULL },

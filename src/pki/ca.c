@@ -563,11 +563,19 @@ int pki_init(const char *dir, const struct pki_init_opts *o, char *err, size_t e
 		r.rsa = o->rsa || json_is_true(json_object_get(pst, "rsa"));
 		r.serial = take_serial(pst);
 		r.crl_url = state_str(pst, "crl_url");
+		if (*r.crl_url && pki_crl_url_check(r.crl_url, err, errlen)) {
+			char why[1200];
+
+			snprintf(why, sizeof(why), "%s/state.json: crl_url %s (fix it there)", o->parent, err);
+			seterr(err, errlen, "%s", why);
+			rc = -2;
+			goto out;
+		}
 	} else {
 		r.serial = FIRST_SERIAL - 1;
 	}
 	r.cn = o->name ? o->name : "minet CA";
-	r.not_before = now - 60;
+	r.not_before = now - BACKDATE;
 	r.not_after = now + (time_t)(o->days ? o->days : 3650) * 86400;
 	if (pcert && r.not_after > (time_t)state_int(pst, "not_after"))
 		r.not_after = (time_t)state_int(pst, "not_after");

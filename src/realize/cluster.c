@@ -245,9 +245,17 @@ static int start_processes(struct up *u, const char *bindir, json_t *pids)
 		snprintf(log, sizeof(log), "%s/logs/%s.log", u->dir, h->name);
 		char hname[HOST_NAME_MAX_LEN + 1];
 		snprintf(hname, sizeof(hname), "%s", h->name);
-		char *argv[] = { agent, "--name", hname, "--listen", listen[0], "--listen", listen[1],
+		char *argv[24 + 2 * 8] = { agent, "--name", hname, "--listen", listen[0], "--listen", listen[1],
 				 "--listen", listen[2], "--listen", listen[3], "--listen", listen[4], "--cert", cert,
 				 "--key", key, "--ca", ca, "--crl", crl, NULL };
+		char sto[8][HOST_NAME_MAX_LEN + ADDR_STRLEN + 2], opt[] = "--storage";
+		for (size_t k = 0, m = 0, n = 21; k < u->lab->nhosts && m < 8; k++) /* backup targets (agent/upload.c) */
+			if (u->lab->hosts[k].role == ROLE_STORAGE) {
+				snprintf(sto[m], sizeof(sto[m]), "%s=%s", u->lab->hosts[k].name, addr_format(u->lab->hosts[k].addr, a));
+				argv[n++] = opt;
+				argv[n++] = sto[m++];
+				argv[n] = NULL;
+			}
 		pid_t pid = spawn(u->fd[i], argv, log);
 		if (pid < 0)
 			return fail(u->msg, "minet-agent", (int)pid);

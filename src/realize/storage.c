@@ -184,21 +184,46 @@ static double mono(void)
 int storage_start(const struct lab *lab, const int *fds, const char *dir, const char *bindir, json_t *pids, FILE *msg)
 {
 	char js[600], pki[300], cert[400], key[400], loc[400], log[400], san[200], err[256], a[ADDR_STRLEN];
-	bool any = false;
-	for (size_t i = 0; i < lab->nhosts; i++)
-		any |= lab->hosts[i].role == ROLE_STORAGE;
-	if (!any)
-		return 0;
-	if (!storage_azurite(bindir, js, sizeof(js))) {
-		fprintf(msg, "minet: Azurite is not installed (sh scripts/install-deps): the storage hosts serve no blobs\n");
-		return 0;
-	}
+	bool any = false, azurite = true;
 	snprintf(pki, sizeof(pki), "%s/pki", dir);
+	/* The seed's other dependencies (AzureActiveDirectory, AzureMonitor, EventHub, AzureCloud): a trivial HTTPS
+	 * service on 443 (openssl s_server -www) with a certificate from the cluster's CA. */
+	for (size_t i = 0; i < lab->nhosts; i++) {
+		const struct lab_host *h = &lab->hosts[i];
+		any |= h->role == ROLE_STORAGE;
+		if (h->role != ROLE_SERVICE)
+			continue;
+		snprintf(san, sizeof(san), "DNS:%s,IP:%s", h->name, addr_format(h->addr, a));
+		struct pki_issue_opts o = { .role = PKI_ROLE_AGENT, .san = san };
+		if (pki_issue(pki, h->name, &o, err, sizeof(err)) < 0) {
+			fprintf(msg, "minet: pki: %s\n", err);
+			return -1;
+		}
+		char acc[80], exe[] = "/usr/bin/openssl", sv[] = "s_server", q[] = "-quiet", www[] = "-www",
+		     oa[] = "-accept", oc[] = "-cert", ok[] = "-key";
+		snprintf(acc, sizeof(acc), "%s:443", a);
+		snprintf(cert, sizeof(cert), "%s/%s.pem", pki, h->name);
+		snprintf(key, sizeof(key), "%s/%s.key", pki, h->name);
+		snprintf(log, sizeof(log), "%s/logs/%s.log", dir, h->name);
+		char *argv[] = { exe, sv, q, www, oa, acc, oc, cert, ok, key, NULL };
+		pid_t pid = spawn_in(fds[i], argv, log);
+		if (pid < 0) {
+			fprintf(msg, "minet: %s: cannot start openssl s_server: %s\n", h->name, strerror((int)-pid));
+			return -1;
+		}
+		char k[64];
+		snprintf(k, sizeof(k), "https-%s", h->name);
+		json_object_set_new(pids, k, json_integer(pid));
+	}
+	if (any && !storage_azurite(bindir, js, sizeof(js))) {
+		fprintf(msg, "minet: Azurite is not installed (sh scripts/install-deps): the storage hosts serve no blobs\n");
+		azurite = false;
+	}
 	snprintf(loc, sizeof(loc), "%s/storage", dir);
 	mkdir(loc, 0700);
 	for (size_t i = 0; i < lab->nhosts; i++) {
 		const struct lab_host *h = &lab->hosts[i];
-		if (h->role != ROLE_STORAGE)
+		if (h->role != ROLE_STORAGE || !azurite)
 			continue;
 		snprintf(san, sizeof(san), "DNS:%s,IP:%s", h->name, addr_format(h->addr, a));
 		struct pki_issue_opts o = { .role = PKI_ROLE_AGENT, .san = san };
@@ -226,10 +251,9 @@ int storage_start(const struct lab *lab, const int *fds, const char *dir, const 
 	double t0 = mono();
 	for (size_t i = 0; i < lab->nhosts; i++) {
 		const struct lab_host *h = &lab->hosts[i];
-		while (h->role == ROLE_STORAGE && !listening(fds[i], h->addr, 443)) {
+		while (((h->role == ROLE_STORAGE && azurite) || h->role == ROLE_SERVICE) && !listening(fds[i], h->addr, 443)) {
 			if (mono() - t0 > 30) {
-				fprintf(msg, "minet: Azurite on %s does not answer on 443 (see %s/logs/%s.log)\n", h->name,
-					dir, h->name);
+				fprintf(msg, "minet: %s does not answer on 443 (see %s/logs/%s.log)\n", h->name, dir, h->name);
 				return -1;
 			}
 			usleep(20000);

@@ -36,7 +36,8 @@ char *storage_compile(const struct lab *lab, const struct lab_host *h);
 const char *storage_azurite(const char *bindir, char *buf, size_t n);
 
 /* up: for every storage host a certificate from the CA in dir/pki, then Azurite in its namespace (fds[i] the
- * namespace of lab->hosts[i]); the pids go into pids. Waits until each answers on 443. 0 or -1 (reported). */
+ * namespace of lab->hosts[i]); for every service host (the seed's other dependencies) a trivial HTTPS server
+ * (openssl s_server -www). The pids go into pids. Waits until each answers on 443. 0 or -1 (reported). */
 int storage_start(const struct lab *lab, const int *fds, const char *dir, const char *bindir, json_t *pids, FILE *msg);
 
 /* minet apply --storage HOST FILE: validate FILE, install its rule set on HOST atomically, record it in the

@@ -10,7 +10,7 @@
 #include "model/jsonin.h"
 #include "model/storagefw.h"
 
-static const char *const roles[] = { "node", "sqlmgmt", "corpsaw", "corppublic", "internet", "storage", "app", "nva" };
+static const char *const roles[] = { "node", "sqlmgmt", "corpsaw", "corppublic", "internet", "storage", "service", "app", "nva" };
 
 const char *role_name(enum role r)
 {
@@ -141,7 +141,7 @@ static int parse_hosts(struct lab *lab, json_t *root, size_t nodes, struct diag 
 		for (r = 1; r < sizeof(roles) / sizeof(roles[0]) && strcmp(role, roles[r]); r++)
 			;
 		if (r == sizeof(roles) / sizeof(roles[0])) {
-			diag_err(d, p, "role '%s' is not one of sqlmgmt, corpsaw, corppublic, internet, storage, app, nva", role);
+			diag_err(d, p, "role '%s' is not one of sqlmgmt, corpsaw, corppublic, internet, storage, service, app, nva", role);
 			continue;
 		}
 		if (addr_parse(addr, &x->addr) < 0 || !addr_is_v4(x->addr)) {

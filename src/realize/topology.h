@@ -8,13 +8,13 @@
 #include "model/nsg.h"
 #include "model/routes.h"
 
-enum role { ROLE_NODE, ROLE_SQLMGMT, ROLE_CORPSAW, ROLE_CORPPUBLIC, ROLE_INTERNET, ROLE_STORAGE, ROLE_APP,
+enum role { ROLE_NODE, ROLE_SQLMGMT, ROLE_CORPSAW, ROLE_CORPPUBLIC, ROLE_INTERNET, ROLE_STORAGE, ROLE_SERVICE, ROLE_APP,
 	    ROLE_NVA };
 const char *role_name(enum role r);
 /* Hosts whose link to the fabric is "the Internet" (emulated public addresses). */
 static inline bool role_public(enum role r)
 {
-	return r >= ROLE_SQLMGMT && r <= ROLE_STORAGE;
+	return r >= ROLE_SQLMGMT && r <= ROLE_SERVICE; /* service: a dependency answering HTTPS on 443 (storage.h) */
 }
 
 #define HOST_NAME_MAX_LEN 15 /* it is also the fabric-side interface name */

@@ -383,8 +383,8 @@ class TestRevocationCloses(World):
         pki("revoke", d, "node0", "--reason", "superseded")
         pki("issue", d, "node0", "--role", "agent", "--san", "DNS:node0,IP:127.0.0.1")
         os.chown(f"{d}/node0.key", NOBODY.pw_uid, NOBODY.pw_gid)
-        pki("revoke", d, "ops3")
         start = len(a.text())
+        pki("revoke", d, "ops3")  # the parent sees crl.pem change (inotify) at once, SIGHUP or not
         os.killpg(a.p.pid, signal.SIGHUP)
         a.wait_for(r"SIGHUP: certificate, key and CA reloaded", start)
         a.wait_for(r"closed [^\n]*CN=ops3\"[^\n]*reason=revoked", start)
@@ -426,10 +426,19 @@ class TestHygiene(World):
         self.assertEqual(p.returncode, 1)
 
     def test_drops_privileges(self):
+        """The parent keeps root (to read the files); the workers run as minet-agent, never nobody."""
         a = self.agent()
-        with open(f"/proc/{a.p.pid}/status") as f:
-            uid = re.search(r"^Uid:\s+(\d+)\s+(\d+)\s+(\d+)", f.read(), re.M)
-        self.assertEqual({int(x) for x in uid.groups()}, {NOBODY.pw_uid})
+        a.wait_for(r"worker 1 started")
+        worker = pwd.getpwnam("minet-agent").pw_uid
+        with open(f"/proc/{a.p.pid}/task/{a.p.pid}/children") as f:
+            kids = [int(x) for x in f.read().split()]
+        self.assertGreaterEqual(len(kids), 1)
+        for pid in [a.p.pid] + kids:
+            with open(f"/proc/{pid}/status") as f:
+                uid = re.search(r"^Uid:\s+(\d+)\s+(\d+)\s+(\d+)", f.read(), re.M)
+            self.assertEqual({int(x) for x in uid.groups()}, {0 if pid == a.p.pid else worker})
+            if pid != a.p.pid:
+                self.assertEqual(os.readlink(f"/proc/{pid}/root"), "/var/empty")
 
     def test_handshake_timeout(self):
         a = self.agent("--handshake-timeout", "1")

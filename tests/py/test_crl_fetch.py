@@ -350,6 +350,26 @@ class TestDns(FetchWorld):
         a.wait_for(r"CRL loaded from http://crl\.minet\.test", start, timeout=10)
 
 
+class TestRejectedOnce(FetchWorld):
+    def test_refused_crl_not_parsed_every_refresh(self):
+        """A fetched CRL refused for good (here: signed by another CA) is logged, and not parsed again at every
+        refresh while it stays the same; fetching goes on, and a good one is taken."""
+        srv = HostileHttp(f"{self.other}/crl.pem")
+        self.addCleanup(srv.close)
+        a = self.start(f"http://127.0.0.1:{srv.port}/crl.pem", "--crl-refresh", "1")
+        a.wait_for(r"CRL from http\S+ rejected: CRL signature does not verify")
+        conns = srv.conns
+        deadline = time.monotonic() + 10
+        while srv.conns < conns + 2:
+            self.assertLess(time.monotonic(), deadline, "fetching stopped")
+            time.sleep(0.05)
+        self.assertEqual(len(__import__("re").findall(r"CRL from http\S+ rejected", a.text())), 1, a.text())
+        self.still_serving(a)
+        start = len(a.text())
+        srv.crl_path = f"{self.live}/crl.pem"
+        a.wait_for(r"CRL loaded from http://127\.0\.0\.1", start, timeout=5)
+
+
 class TestNotYetValid(FetchWorld):
     """Defect 4: an agent whose clock is behind the CA's replaced a good CRL with a not-yet-valid one, and
     refused everybody."""

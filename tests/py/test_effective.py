@@ -8,7 +8,7 @@ import json
 import os
 import unittest
 
-from cli_common import FIXTURES, run, tags_doc, tempdir
+from cli_common import EXAMPLES, FIXTURES, TAGS_2025, run, tags_doc, tempdir
 
 EFF = os.path.join(FIXTURES, "effective")
 REST_NSG = os.path.join(EFF, "NetworkInterfaceEffectiveNSGList.json")
@@ -204,11 +204,91 @@ class TestEffectiveNsg(Base):
         v = self.flow(f, "inbound", "198.18.0.1:40000", "10.0.0.4:443")
         self.assertEqual((v["access"], v["rule"], v["priority"]), ("Deny", "DenyAllInBound", 65535))
 
+    def test_verify_reads_effective_output(self):
+        # A NIC-only listing and an effective route table: verify runs on them (exit 1: the mandatory rules are
+        # missing) and names the NSG by its level.
+        f = self.file({"value": [entry("nic", [])]})
+        rt = self.file({"value": SYSTEM})
+        r = run(["verify", "--tags", TAGS_2025, "--tags", os.path.join(EXAMPLES, "corpnet-tags.json"), "--vnet", "10.0.0.0/16", "--subnet", "10.0.0.0/24", "--region",
+                 "westeurope", "--pair", "northeurope", "--nsg", f, "--routes", rt, "--json"])
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertIn("nsg (network interface vm1-nic)", r.stdout)
+
     def test_nic_nsg_refused_with_effective(self):
         f = self.file({"value": [entry("nic", [])]})
         self.bad(["flow", "--tags", self.tags, "--vnet", "10.0.0.0/16", "--nsg", f, "--nic-nsg", f, "--direction",
                   "inbound", "--protocol", "tcp", "--src", "1.2.3.4:1", "--dst", "10.0.0.4:80"],
                  [f + ": holds the effective rules of the subnet and the network interface; leave out --nic-nsg"])
+        nsg = self.file({"name": "n", "properties": {"securityRules": []}})
+        self.bad(["flow", "--tags", self.tags, "--vnet", "10.0.0.0/16", "--nsg", nsg, "--nic-nsg", f, "--direction",
+                  "inbound", "--protocol", "tcp", "--src", "1.2.3.4:1", "--dst", "10.0.0.4:80"],
+                 [f + ": effective security rules hold the subnet's and the network interface's NSG: give them with "
+                      "--nsg alone"])
+
+
+class TestDifferential(Base):
+    """The same rules as two NSGs (--nsg, --nic-nsg) and as Azure's effective listing of them give the same verdict
+    and deciding rule for every flow of a batch (random rules with prefix lists, port ranges and both directions)."""
+
+    def test_same_verdicts(self):
+        import random
+        rnd = random.Random(11)
+
+        def pfx():
+            return "%d.%d.0.0/16" % (rnd.choice([10, 198, 203]), rnd.randrange(0, 4))
+
+        levels = {}
+        for level in ("subnet", "nic"):
+            rules = []
+            for i in range(40):
+                lo = rnd.randrange(0, 1000)
+                srcs = sorted({pfx() for _ in range(rnd.randrange(1, 3))})
+                rules.append(dict(name="%s%d" % (level, i), prio=100 + i, dir=rnd.choice(["Inbound", "Outbound"]),
+                                  access=rnd.choice(["Allow", "Deny"]), proto=rnd.choice(["Tcp", "Udp", "*"]),
+                                  srcs=srcs, dst=pfx(), ports=(lo, lo + rnd.randrange(0, 50))))
+            levels[level] = rules
+        files = {}
+        for level, rules in levels.items():
+            arm = [{"name": r["name"], "properties": {
+                "protocol": r["proto"], "sourcePortRange": "*", "destinationPortRange": "%d-%d" % r["ports"],
+                "sourceAddressPrefixes": r["srcs"], "destinationAddressPrefix": r["dst"], "access": r["access"],
+                "priority": r["prio"], "direction": r["dir"]}} for r in rules]
+            files[level] = self.file({"name": level, "properties": {"securityRules": arm}})
+        entries = []
+        for level, rules in levels.items():
+            eff = [erule("securityRules/" + r["name"], r["prio"], r["dir"], r["access"],
+                         "All" if r["proto"] == "*" else r["proto"], src="", dst=r["dst"],
+                         dport="%d-%d" % r["ports"], sourceAddressPrefixes=r["srcs"],
+                         expandedSourceAddressPrefix=r["srcs"]) for r in rules]
+            entries.append(entry(level, eff, nsg=level))
+        eff_file = self.file({"value": entries})
+        lines = []
+        def host(prefix):
+            return prefix.replace("0.0/16", "%d.%d" % (rnd.randrange(256), rnd.randrange(1, 255)))
+
+        all_rules = levels["subnet"] + levels["nic"]
+        for _ in range(600):
+            r = rnd.choice(all_rules)  # aimed at a rule most of the time, so that user rules decide too
+            if rnd.random() < 0.7:
+                d, a, b, port = r["dir"].lower(), host(rnd.choice(r["srcs"])), host(r["dst"]), rnd.randint(*r["ports"])
+            else:
+                d, a, b, port = rnd.choice(["inbound", "outbound"]), host(pfx()), host(pfx()), rnd.randrange(0, 1100)
+            proto = rnd.choice(["tcp", "udp"]) if r["proto"] == "*" else r["proto"].lower()
+            lines.append("%s %s %s:%d %s:%d" % (d, proto, a, rnd.randrange(1, 65536), b, port))
+        flows = "\n".join(lines) + "\n"
+        base = ["flow", "--tags", self.tags, "--vnet", "10.0.0.0/16", "--batch", "-"]
+        a = run(base + ["--nsg", files["subnet"], "--nic-nsg", files["nic"]], stdin=flows)
+        b = run(base + ["--nsg", eff_file], stdin=flows)
+        self.assertEqual((a.returncode, b.returncode), (0, 0), a.stderr + b.stderr)
+        # access, rule, priority, and the NSG that decided ("subnet" / "subnet (subnet web)")
+        va = [l.split("\t") for l in a.stdout.splitlines()]
+        vb = [l.split("\t") for l in b.stdout.splitlines()]
+        vb = [v[:3] + [v[3].split(" ")[0]] for v in vb]
+        self.assertEqual(len(va), 600)
+        self.assertEqual(va, vb)
+        self.assertGreater(sum(v[0] == "Allow" for v in va), 20)
+        self.assertGreater(sum(not v[1].startswith(("Deny", "Allow")) for v in va), 50)  # user rules decide too
+        self.assertEqual({v[3] for v in va}, {"subnet", "nic"})
 
 
 class TestEffectiveRoutes(Base):

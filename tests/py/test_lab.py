@@ -475,7 +475,8 @@ class TestManagementEndpoint(ClusterCase):
         self.assertEqual(st["managementIp"], MGMT_IP)
         hosts = {h["name"]: h for h in st["hosts"]}
         self.assertEqual(set(hosts), {"fabric", "node0", "node1", "sqlmgmt", "corpsaw", "corppublic", "internet",
-                                      "storage-we", "storage-ne", "app", "nva"})
+                                      "storage-we", "storage-ne", "app", "nva",
+                                      "aad", "monitor", "eventhub-we", "eventhub-ne", "cloud-we"})  # dependencies
         self.assertEqual(hosts["node0"]["addresses"][0], "10.0.0.4")
         self.assertEqual(hosts["node1"]["role"], "node")
         self.assertEqual(hosts["nva"]["addresses"], [NVA_IP])
@@ -1000,7 +1001,7 @@ class TestUpDown(unittest.TestCase):
         topo["hosts"].append({"name": "lo", "role": "app", "address": "10.0.3.4"})
         r = minet("up", write_json(self.tmp, "topo.json", topo), "--name", name)
         self.assertEqual(r.returncode, 2)
-        self.assertIn("hosts[8]: name 'lo'", r.stderr)
+        self.assertIn("hosts[%d]: name 'lo'" % (len(topo["hosts"]) - 1), r.stderr)
         self.assertNothingLeft(name)
 
     def test_rollback_when_agents_do_not_answer(self):
@@ -1042,7 +1043,7 @@ class TestUpDown(unittest.TestCase):
         for n in (a, b):
             rc, body = mgmt(n, "sqlmgmt", 9000)
             self.assertEqual((rc, body["node"] in ("node0", "node1")), (0, True), n)
-            self.assertEqual(len(namespaces(f"minet-{n}-")), 11)
+            self.assertEqual(len(namespaces(f"minet-{n}-")), 16)  # fabric, 2 nodes, 13 hosts
         # the other cluster's certificates are not trusted here
         r = ex(a, "sqlmgmt", MINET, "mgmt", f"{MGMT_IP}:9000", "GET", "/v1/status", "--cert", pki(b, "operator.pem"),
                "--key", pki(b, "operator.key"), "--ca", pki(a, "ca.pem"), "--timeout", 2)

@@ -220,7 +220,12 @@ for k in range(0, 7):
             break
     for f in files[:k]:
         os.unlink(f)
+    crl_before = open(os.path.join(ca, "crl.pem")).read()
     p = subprocess.run([minet, "pki", "issue", ca, "new", "--role", "mgmt"], capture_output=True, text=True)
+    rv = subprocess.run([minet, "pki", "revoke", ca, "pre0"], capture_output=True, text=True)
+    crl_after = open(os.path.join(ca, "crl.pem")).read()
+    crl_text = subprocess.run(["openssl", "crl", "-noout", "-text", "-in", os.path.join(ca, "crl.pem")],
+                              capture_output=True, text=True).stdout
     lst = subprocess.run([minet, "pki", "list", ca, "--json"], capture_output=True, text=True)
     names = sorted(os.listdir(ca))
     pem_ok = os.path.exists(os.path.join(ca, "new.pem")) and subprocess.run(
@@ -229,7 +234,8 @@ for k in range(0, 7):
         ["openssl", "pkey", "-noout", "-in", os.path.join(ca, "new.key")], capture_output=True).returncode == 0
     out.append({"k": k, "rc": p.returncode, "stderr": p.stderr, "list_rc": lst.returncode,
                 "list": json.loads(lst.stdout) if lst.returncode == 0 else None, "files": names,
-                "pem_ok": pem_ok, "key_ok": key_ok})
+                "pem_ok": pem_ok, "key_ok": key_ok, "revoke_rc": rv.returncode, "revoke_stderr": rv.stderr,
+                "crl_changed": crl_before != crl_after, "crl_text": crl_text})
     subprocess.run(["rm", "-rf", fill, ca])
 print(json.dumps(out))
 """
@@ -249,10 +255,20 @@ class TestDiskFull(Base):
         ok = [r for r in res if r["rc"] == 0]
         self.assertTrue(failed, "the disk never filled up: the test proves nothing")
         self.assertTrue(ok, f"never succeeded even with free pages: {res}")
+        self.assertTrue([r for r in res if r["revoke_rc"] != 0], "revoke never met a full disk")
         for r in res:
             self.assertEqual(r["list_rc"], 0, r)
             live = [c["name"] for c in r["list"] if c["status"] == "valid"]
-            self.assertEqual(sorted(x for x in live if x.startswith("pre")), ["pre0", "pre1"], r)
+            # revoke on the same full disk: either the state and crl.pem both say revoked, or neither changed
+            self.assertIn("pre1", live, r)
+            if r["revoke_rc"] == 0:
+                self.assertNotIn("pre0", live, r)
+                self.assertTrue(r["crl_changed"], r)
+                self.assertIn("Serial Number: 1000", r["crl_text"], r)
+            else:
+                self.assertIn("No space left on device", r["revoke_stderr"], r)
+                self.assertIn("pre0", live, r)
+                self.assertFalse(r["crl_changed"], r)
             self.assertEqual([f for f in r["files"] if ".tmp." in f], [], r)
             if r["rc"] == 0:
                 self.assertIn("new", live, r)

@@ -275,10 +275,14 @@ class TestUnknownShapes(BadBase):
         "arm-parameters": ({"$schema": "https://schema.management.azure.com/schemas/2019-04-01/"
                                        "deploymentParameters.json#", "contentVersion": "1.0.0.0", "parameters": {}},
                            "this is an ARM parameters file"),
+        # effective security rules are read (model/effective.c): this one's association names no level
+        "effective-nsg": ({"value": [{"networkSecurityGroup": {"id": "/x/nsg"}, "association": {},
+                                      "effectiveSecurityRules": []}]},
+                          "value[0].association: names neither a subnet nor a networkInterface"),
         "effective-routes": ({"value": [{"source": "Default", "state": "Active", "addressPrefix": ["10.0.0.0/16"],
                                          "nextHopType": "VnetLocal", "nextHopIpAddress": []}]},
                              "this is an effective route table (az network nic show-effective-route-table), not a "
-                             "network security group (for --nsg or --nic-nsg); give it with --routes"),
+                             "network security group; give it with --routes"),
         "other": ({"foo": 1, "bar": []}, "not a network security group: an object with keys foo, bar"),
     }
 
@@ -298,8 +302,8 @@ class TestUnknownShapes(BadBase):
         f = self.tmp.write("eff.json", {"value": [{"networkSecurityGroup": {"id": "/x/nsg"}, "association": {},
                                                    "effectiveSecurityRules": []}]})
         self.one_error(self.route(f), re.compile(r"^%s: this is effective security rules \(az network nic "
-                                                 r"list-effective-nsg\), not a route table \(for --routes\); give "
-                                                 r"it with --nsg alone" % re.escape(f)))
+                                                 r"list-effective-nsg\), not a route table; give it with --nsg"
+                                                 % re.escape(f)))
         f = self.tmp.write("rules.json", shape_gen.nsg_az_rule_list(base_nsg()))
         self.one_error(self.route(f), "%s: this is a list of security rules; give it with --nsg or --nic-nsg\n" % f)
 

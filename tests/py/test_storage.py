@@ -8,7 +8,7 @@ import tempfile
 import unittest
 import uuid
 
-from cli_common import EXAMPLES, ROOT, run
+from cli_common import EXAMPLES, MINET, ROOT, run
 
 NAME = "s" + uuid.uuid4().hex[:6]
 MGMT_IP = "198.51.100.10"
@@ -58,6 +58,18 @@ class StorageLab(unittest.TestCase):
                  "--cacert", pki + "/ca.pem", "https://%s/devstoreaccount1?comp=list" % ADDR[target]])
         return int(p.stdout or 0)
 
+    def upload(self, target, nbytes=4096, kind="backup", body=None):
+        """A real backup (or audit log) from the instance: sqlmgmt asks through the load balancer, the node uploads a
+        blob to the target with Put Blob and answers. Returns (HTTP status, body)."""
+        pki = "/run/minet/%s/pki" % NAME
+        data = body if body is not None else json.dumps({"target": target, "bytes": nbytes})
+        p = run(["exec", "sqlmgmt", "--name", NAME, "--", MINET,
+                 "mgmt", self.state["managementIp"] + ":9000", "POST", "/v1/" + kind, "--data", data, "--json",
+                 "--cert", pki + "/operator.pem", "--key", pki + "/operator.key", "--ca", pki + "/ca.pem",
+                 "--timeout", "60"], timeout=90)
+        out = json.loads(p.stdout)
+        return out["status"], out["body"]
+
     def apply(self, target, kind):
         p = run(["apply", "--name", NAME, "--storage", target, self.files[kind]])
         self.assertEqual(p.returncode, 0, p.stderr)
@@ -84,8 +96,15 @@ class StorageLab(unittest.TestCase):
                 with self.subTest(target=target, firewall=kind):
                     self.apply(target, kind)
                     pred = self.predict(target, kind)
-                    real = self.https_code("node0", target) != 0
-                    self.assertEqual(pred["passes"], real, pred["reason"])
+                    status, body = self.upload(target)
+                    real = status == 200 and body["status"] == "uploaded"
+                    self.assertEqual(pred["passes"], real, (pred["reason"], body))
+                    if real:
+                        self.assertEqual((body["bytes"], body["target"], body["httpStatus"]), (4096, target, 201))
+                        self.assertTrue(body["blob"].startswith("backups/"))
+                    else:
+                        self.assertEqual(status, 502)
+                        self.assertIn("refused or reset", body["error"])
                     self.assertEqual(pred["sameRegion"], target == "storage-we")
 
     def test_same_region_ip_rule_does_not_apply_but_pair_region_does(self):
@@ -94,6 +113,23 @@ class StorageLab(unittest.TestCase):
         self.assertEqual(self.https_code("node0", "storage-we"), 0)      # not NATed: 10.0.0.4, IP rules skipped
         self.assertEqual(self.https_code("node0", "storage-ne"), 403)    # SNAT: 198.51.100.10, allowed
         self.assertEqual(self.https_code("internet", "storage-ne"), 0)   # 203.0.113.10: no rule
+
+    def test_agent_bad_requests(self):
+        self.apply("storage-ne", "allow")
+        status, body = self.upload("storage-ne", body='{"target":"nosuch","bytes":1}')
+        self.assertEqual(status, 400)
+        self.assertIn("unknown storage host 'nosuch' (known: storage-we storage-ne)", body["error"])
+        status, body = self.upload("storage-ne", body='{"target":"storage-ne","bytes":-1}')
+        self.assertEqual(status, 400)
+        status, body = self.upload("storage-ne", body='{"target":"storage-ne","bytes":1,"container":"Bad_Name"}')
+        self.assertEqual(status, 400)
+        self.assertIn("container", body["error"])
+        status, body = self.upload("storage-ne", body='{"target":')
+        self.assertEqual(status, 400)
+        status, body = self.upload("storage-ne", kind="auditlog", body=json.dumps(
+            {"target": "storage-ne", "bytes": 100, "container": "sqlaudit"}))
+        self.assertEqual(status, 200, body)
+        self.assertTrue(body["blob"].startswith("sqlaudit/") and body["blob"].endswith(".xel"))
 
     def test_bad_input_changes_nothing(self):
         self.apply("storage-ne", "ip-mgmt")
@@ -117,6 +153,7 @@ class StorageLab(unittest.TestCase):
 class StorageTopology(unittest.TestCase):
     def test_a_topology_firewall_is_validated(self):
         topo = json.loads(run(["topology", "--default"]).stdout)
+        idx = {h["name"]: i for i, h in enumerate(topo["hosts"])}
         for h in topo["hosts"]:
             if h["name"] == "storage-ne":
                 h["networkRuleSet"] = {"defaultAction": "Maybe"}
@@ -127,8 +164,8 @@ class StorageTopology(unittest.TestCase):
         try:
             p = run(["compile", f.name])
             self.assertEqual(p.returncode, 2, p.stdout)
-            self.assertIn("hosts[5].networkRuleSet: defaultAction: 'Maybe'", p.stderr)
-            self.assertIn("hosts[6]: networkRuleSet: only a storage host has one", p.stderr)
+            self.assertIn("hosts[%d].networkRuleSet: defaultAction: 'Maybe'" % idx["storage-ne"], p.stderr)
+            self.assertIn("hosts[%d]: networkRuleSet: only a storage host has one" % idx["app"], p.stderr)
         finally:
             os.unlink(f.name)
 

@@ -195,6 +195,11 @@ static void test_collections(void **st)
 	EQ("\"[range(5, 3)]\"", "[5,6,7]");
 	ERR("\"[range(0, 10001)]\"", "range(): count 10001");
 	EQ("\"[json('{\\\"a\\\": [1]}').a[0]]\"", "1");
+	EQ("\"[tryGet(createObject('a', createArray(5, 6)), 'A', 1)]\"", "6");
+	EQ("\"[tryGet(createObject('a', 1), 'b')]\"", "null");
+	EQ("\"[join(createArray('a', 1, 'c'), ', ')]\"", "\"a, 1, c\"");
+	EQ("\"[array('x')]\"", "[\"x\"]");
+	EQ("\"[array(createArray(1))]\"", "[1]");
 	EQ("\"[createObject('Name', 'x').name]\"", "\"x\""); /* property names are case-insensitive */
 	EQ("\"[createArray('a', 'b')[1]]\"", "\"b\"");
 	EQ("\"[createObject('a', 'b')['a']]\"", "\"b\"");
@@ -349,6 +354,17 @@ static void test_loops_children(void **st)
 	r = run(loops_tmpl, "{\"parameters\":{\"withRt\":{\"value\":true}}}", RT);
 	assert_int_equal(json_array_size(r), 2);
 	json_decref(r);
+	/* the template is not changed: child routes fold into a copy of a literal parent's properties */
+	json_t *root = json_of(loops_tmpl), *before = json_deep_copy(root);
+	struct diag d = { .out = stderr, .file = "t.json" };
+	for (int i = 0; i < 2; i++) {
+		r = armtmpl_resources(root, NULL, RT, &d);
+		assert_int_equal(json_array_size(json_object_get(json_object_get(json_array_get(r, 0), "properties"), "routes")), 1);
+		json_decref(r);
+	}
+	assert_true(json_equal(root, before));
+	json_decref(root);
+	json_decref(before);
 }
 
 static void test_resource_errors(void **st)
@@ -508,6 +524,13 @@ static void test_fixture_others(void **st)
 	json_decref(r);
 }
 
+/* A module whose parameter a has type %s, more declared parameters %s, and an NSG named %s. */
+#define MOD "{\"contentVersion\":\"1.0.0.0\",\"resources\":[{\"type\":\"Microsoft.Resources/deployments\","\
+			  "\"name\":\"m\",\"properties\":{\"expressionEvaluationOptions\":{\"scope\":\"inner\"},"\
+			  "\"parameters\":{\"a\":{\"value\":\"[add(1, 2)]\"},\"unused\":{\"value\":\"[reference('v').outputs.x]\"}},"\
+			  "\"template\":{\"parameters\":{\"a\":{\"type\":\"%s\"},\"unused\":{\"type\":\"string\"}%s},"\
+			  "\"resources\":[{\"type\":\"" NSG "\",\"name\":\"%s\"}]}}}]}"
+
 /* Nested deployments: Bicep modules (inner scope, in a copy loop) and a classic nested template (outer scope). */
 static void test_fixture_module(void **st)
 {
@@ -526,16 +549,23 @@ static void test_fixture_module(void **st)
 	assert_string_equal(json_string_value(json_object_get(json_array_get(r, 0), "name")), "app-rt");
 	assert_string_equal(rules_text(json_array_get(r, 0), "routes"), "to-hub 0.0.0.0/0 VirtualAppliance 10.0.0.4\n");
 	json_decref(r);
-	/* an error inside a module's template names the full path */
-	assert_null(run("{\"contentVersion\":\"1.0.0.0\",\"resources\":[{\"type\":\"Microsoft.Resources/deployments\","
-			"\"name\":\"m\",\"properties\":{\"expressionEvaluationOptions\":{\"scope\":\"inner\"},"
-			"\"parameters\":{\"a\":{\"value\":1}},\"template\":{\"parameters\":{\"a\":{\"type\":\"string\"},"
-			"\"b\":{\"type\":\"string\"}},\"resources\":[{\"type\":\"" NSG "\",\"name\":\"x\"}]}}}]}",
-			NULL, NSG));
-	assert_string_equal(errbuf, "t.json: resources[0].properties.template.parameters.a: parameter 'a' is an integer (from "
-				    "the parameters file), but its type is string\n"
-				    "t.json: resources[0].properties.template.parameters.b: parameter 'b' needs a value: it has "
-				    "no defaultValue and the parameters file does not give it\n");
+	/* an error inside a module's template names the full path; a module's parameters are evaluated in the caller
+	 * when used, so an unused one built with reference() is no error */
+	char t[2048];
+	snprintf(t, sizeof(t), MOD, "int", "", "[format('n{0}', parameters('a'))]");
+	r = run(t, NULL, NSG);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(r, 0), "name")), "n3");
+	json_decref(r);
+	snprintf(t, sizeof(t), MOD, "string", ",\"b\":{\"type\":\"string\"}", "[parameters('a')]");
+	assert_null(run(t, NULL, NSG));
+	assert_string_equal(errbuf, "t.json: resources[0].properties.template.parameters.b: parameter 'b' needs a value: it has "
+				    "no defaultValue and the deployment does not pass it\n"
+				    "t.json: resources[0].properties.template.parameters.a: parameter 'a' is an integer (as the "
+				    "module passes it), but its type is string\n");
+	snprintf(t, sizeof(t), MOD, "int", "", "[parameters('unused')]");
+	assert_null(run(t, NULL, NSG));
+	assert_string_equal(errbuf, "t.json: resources[0].properties.parameters.unused.value: cannot evaluate "
+				    "[reference('v').outputs.x]: function 'reference' is not supported (it needs a real deployment)\n");
 }
 
 int main(void)
