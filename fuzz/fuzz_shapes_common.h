@@ -31,12 +31,24 @@ static void shapes_setup(void)
 	done = 1;
 }
 
-static void shapes_check_map(const struct shape_map *m, const char *canon_path)
+/* Map a path with the linear scan and with the sorted map (binary search): the same answer. */
+static void shapes_check_map(struct shape_map *m, const char *canon_path)
 {
-	char buf[1024];
+	char buf[1024], buf2[1024];
+	m->sorted = false;
 	const char *p = shapes_map_path(m, canon_path, buf, sizeof(buf));
 	if (!p || strlen(p) >= sizeof(buf))
 		abort();
+	struct shape_map s = *m;
+	s.e = malloc((m->n ? m->n : 1) * sizeof(*s.e));
+	if (!s.e)
+		abort();
+	memcpy(s.e, m->e, m->n * sizeof(*s.e));
+	shapes_map_sort(&s);
+	const char *q = shapes_map_path(&s, canon_path, buf2, sizeof(buf2));
+	if (strcmp(p, q))
+		abort();
+	free(s.e);
 }
 
 static void shapes_run_kind(json_t *root, enum shape_kind kind)
@@ -85,6 +97,8 @@ static void shapes_run_kind(json_t *root, enum shape_kind kind)
 			}
 		}
 		shapes_check_map(&it->map, "properties.securityRules[999].properties.sourceAddressPrefixes[3]");
+		shapes_check_map(&it->map, "properties.securityRules[0].properties.priority");
+		shapes_check_map(&it->map, "properties.routes[1].properties.nextHopType");
 		shapes_check_map(&it->map, "");
 	}
 	shapes_found_free(&f);

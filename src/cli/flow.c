@@ -26,6 +26,8 @@ static const char flow_usage[] =
 	"--asg FILE: members of application security groups, {\"ASG name or id\": [\"10.0.0.4\", …]} or\n"
 	"az network nic list output; without it a rule naming an ASG matches nothing (a note says so).\n"
 	"--host-vip IP: an address that stands for 168.63.129.16 (a lab's, see minet topology).\n"
+	"--nsg/--routes read REST, az, PowerShell, Terraform and ARM template JSON (minet-flow(1), INPUT SHAPES);\n"
+	"FILE#NAME picks one of several; --parameters FILE: an ARM template's deploymentParameters file.\n"
 	"Exit: 0 allowed, 1 denied, 2 bad input or usage.\n";
 
 enum { OPT_DIR = 1, OPT_PROTO, OPT_SRC, OPT_DST, OPT_JSON, OPT_BATCH, OPT_HELP };

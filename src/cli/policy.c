@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "model/armtmpl.h"
 #include "model/diag.h"
 #include "model/effective.h"
 #include "model/jsonin.h"
@@ -26,6 +27,7 @@ int policy_opt(struct policy_args *a, int opt, const char *arg)
 	case OPT_NIC_NSG: a->nic_nsg = arg; return 1;
 	case OPT_HOST_VIP: a->host_vip = arg; return 1;
 	case OPT_ASG: a->asg = arg; return 1;
+	case OPT_PARAMETERS: a->parameters = arg; return 1;
 	default: return 0;
 	}
 }
@@ -45,6 +47,8 @@ static void load_env_tags(struct tagdb *db, struct diag *d)
 		tagdb_load_file(db, f, d);
 	free(list);
 }
+
+static int policy_load_files(struct policy *p, const struct policy_args *a, struct diag *dp);
 
 int policy_load_tags(struct tagdb *db, const struct policy_args *a)
 {
@@ -96,7 +100,8 @@ static bool load_routes(struct policy *p, const char *arg, struct diag *d)
 	return rc == 0;
 }
 
-/* --nsg: an NSG, or effective security rules, which hold the subnet's and the NIC's NSG (so no --nic-nsg). */
+/* --nsg: an NSG in any shape, or effective security rules, which hold the subnet's and the NIC's NSG (so no
+ * --nic-nsg). */
 static void load_nsg(struct policy *p, const struct policy_args *a, struct diag *d)
 {
 	struct picked x;
@@ -150,7 +155,6 @@ static char *vnet_from_routes(const struct route_table *rt)
 int policy_load(struct policy *p, const struct policy_args *a)
 {
 	struct diag d = { .out = stderr };
-	char *derived = NULL;
 	*p = (struct policy){ 0 };
 	if (!a->vnet && !a->routes) {
 		fprintf(stderr, "minet: --vnet CIDR[,CIDR…] is required (the virtual network's address space)\n");
@@ -162,6 +166,32 @@ int policy_load(struct policy *p, const struct policy_args *a)
 		load_env_tags(&p->tags, &d);
 	if (d.errors)
 		return -1; /* everything below names tags: stop before reporting unknown ones */
+	json_t *params = NULL;
+	if (a->parameters) { /* for ARM templates given as --routes / --nsg (shapes.c) */
+		d.file = a->parameters;
+		params = jsonin_load_file(a->parameters, 16u << 20, &d);
+		if (params && (!json_is_object(json_object_get(params, "parameters")) || armtmpl_is_template(params))) {
+			diag_err(&d, "parameters", "not an ARM parameters file (deploymentParameters: "
+				 "{\"parameters\": {\"NAME\": {\"value\": …}}})");
+			json_decref(params);
+			params = NULL;
+		}
+		d.file = NULL;
+		if (!params)
+			return -1;
+		shapes_set_arm_parameters(params);
+	}
+	int rc = policy_load_files(p, a, &d);
+	shapes_set_arm_parameters(NULL);
+	json_decref(params);
+	return rc;
+}
+
+/* The route table, the address world and the NSGs (after the tags). */
+static int policy_load_files(struct policy *p, const struct policy_args *a, struct diag *dp)
+{
+	struct diag d = *dp;
+	char *derived = NULL;
 	if (a->routes)
 		p->has_rt = load_routes(p, a->routes, &d);
 	const char *vnet = a->vnet;

@@ -17,6 +17,7 @@ struct policy_args {
 	const char *tags[MAX_TAG_FILES];
 	int ntags;
 	const char *vnet, *routes, *nsg, *nic_nsg, *host_vip, *asg;
+	const char *parameters; /* --parameters: an ARM deploymentParameters file for template inputs */
 };
 
 struct policy {
@@ -30,12 +31,12 @@ struct policy {
 };
 
 /* Long options, values >= 1000 so verbs can add their own below. */
-enum { OPT_TAGS = 1000, OPT_VNET, OPT_ROUTES, OPT_NSG, OPT_NIC_NSG, OPT_HOST_VIP, OPT_ASG };
+enum { OPT_TAGS = 1000, OPT_VNET, OPT_ROUTES, OPT_NSG, OPT_NIC_NSG, OPT_HOST_VIP, OPT_ASG, OPT_PARAMETERS };
 #define POLICY_LONG_OPTIONS                                                                                  \
 	{ "tags", required_argument, NULL, OPT_TAGS }, { "vnet", required_argument, NULL, OPT_VNET },         \
 	{ "routes", required_argument, NULL, OPT_ROUTES }, { "nsg", required_argument, NULL, OPT_NSG },      \
 	{ "nic-nsg", required_argument, NULL, OPT_NIC_NSG }, { "host-vip", required_argument, NULL, OPT_HOST_VIP }, \
-	{ "asg", required_argument, NULL, OPT_ASG }
+	{ "asg", required_argument, NULL, OPT_ASG }, { "parameters", required_argument, NULL, OPT_PARAMETERS }
 
 /* Take one of the options above; 1 if it was one, 0 if not, -1 on misuse (reported). */
 int policy_opt(struct policy_args *a, int opt, const char *arg);

@@ -18,6 +18,8 @@ static const char route_usage[] =
 	"Get-AzEffectiveRouteTable | ConvertTo-Json): Azure's merged routes are then the whole FIB (Invalid ones\n"
 	"left out, no system routes added) and --vnet may be left out (the VnetLocal routes give it).\n"
 	"--host-vip IP: an address that stands for 168.63.129.16 (a lab's, see minet topology).\n"
+	"--nsg/--routes read REST, az, PowerShell, Terraform and ARM template JSON (minet-flow(1), INPUT SHAPES);\n"
+	"FILE#NAME picks one of several; --parameters FILE: an ARM template's deploymentParameters file.\n"
 	"Exit: 0, or 2 on bad input or usage.\n";
 
 enum { OPT_DST = 1, OPT_JSON, OPT_HELP };

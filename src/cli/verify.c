@@ -33,6 +33,8 @@ static const char verify_usage[] =
 	"(az graph query … -o json, pages concatenated, or JSON lines), each with its VNet's ranges and peerings, NSG\n"
 	"and route table by id, region and pair from the location; one line (text), one JSON line (--json) or SARIF\n"
 	"results (--sarif) per subnet. --threads N: worker threads (default: every core).\n"
+	"--nsg/--routes read REST, az, PowerShell, Terraform and ARM template JSON (minet-flow(1), INPUT SHAPES);\n"
+	"FILE#NAME picks one of several; --parameters FILE: an ARM template's deploymentParameters file.\n"
 	STORAGE_USAGE
 	"Exit: 0 every contract holds (and every storage account passes), 1 some fail, 2 bad input or usage.\n";
 

@@ -8,6 +8,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "model/armtmpl.h"
 #include "model/effective.h"
 #include "model/jsonin.h"
 
@@ -39,6 +40,7 @@ int shapes_map_add(struct shape_map *m, const char *canon, const char *user, con
 	e->canon = strdup(canon);
 	e->user = strdup(user);
 	e->ren = ren;
+	m->sorted = false;
 	if (!e->canon || !e->user) {
 		free(e->canon);
 		free(e->user);
@@ -66,18 +68,66 @@ static const char *join_path(char *buf, size_t n, const char *a, const char *res
 	return buf;
 }
 
+static int ent_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct shape_map_ent *)a)->canon, ((const struct shape_map_ent *)b)->canon);
+}
+
+void shapes_map_sort(struct shape_map *m)
+{
+	qsort(m->e, m->n, sizeof(*m->e), ent_cmp);
+	m->sorted = true;
+}
+
+/* The entry whose canon is exactly the first len bytes of path (sorted map), or NULL. */
+static const struct shape_map_ent *map_find(const struct shape_map *m, const char *path, size_t len)
+{
+	size_t lo = 0, hi = m->n;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		int c = strncmp(m->e[mid].canon, path, len);
+		if (c == 0 && m->e[mid].canon[len])
+			c = 1;
+		if (c == 0)
+			return &m->e[mid];
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+/* The longest entry that is a prefix of path at a segment boundary. */
+static const struct shape_map_ent *map_best(const struct shape_map *m, const char *path, size_t *blen)
+{
+	const struct shape_map_ent *best = NULL;
+	if (m->sorted) {
+		for (size_t l = strlen(path) + 1; l-- > 0;) {
+			if (l && path[l] && path[l] != '.' && path[l] != '[')
+				continue;
+			if ((best = map_find(m, path, l))) {
+				*blen = l;
+				return best;
+			}
+		}
+		return NULL;
+	}
+	for (size_t i = 0; i < m->n; i++) {
+		size_t l = strlen(m->e[i].canon);
+		if ((!best || l > *blen) && seg_prefix(path, m->e[i].canon, l)) {
+			best = &m->e[i];
+			*blen = l;
+		}
+	}
+	return best;
+}
+
 const char *shapes_map_path(const void *ctx, const char *path, char *buf, size_t n)
 {
 	const struct shape_map *m = ctx;
-	const struct shape_map_ent *best = NULL;
 	size_t blen = 0;
-	for (size_t i = 0; i < m->n; i++) {
-		size_t l = strlen(m->e[i].canon);
-		if ((!best || l > blen) && seg_prefix(path, m->e[i].canon, l)) {
-			best = &m->e[i];
-			blen = l;
-		}
-	}
+	const struct shape_map_ent *best = map_best(m, path, &blen);
 	if (!best)
 		return path;
 	const char *rest = path + blen; /* "", ".x…" or "[i]…" */
@@ -771,14 +821,16 @@ static int conv_terraform(json_t *v, const char *upath, enum shape_kind kind, st
 		}
 	}
 	/* A plan's after_unknown, by resource address. */
+	json_t *by_addr = json_object();
+	json_array_foreach(rcs, i, e) {
+		const char *a = str_of(e, "address");
+		json_t *u = json_object_get(json_object_get(e, "change"), "after_unknown");
+		if (a && json_is_object(u))
+			json_object_set(by_addr, a, u);
+	}
 	for (size_t k = 0; k < w.n; k++)
-		json_array_foreach(rcs, i, e) {
-			const char *a = str_of(e, "address");
-			if (a && w.r[k].address && !strcmp(a, w.r[k].address)) {
-				json_t *u = json_object_get(json_object_get(e, "change"), "after_unknown");
-				w.r[k].unknown = json_is_object(u) ? u : NULL;
-			}
-		}
+		if (w.r[k].address)
+			w.r[k].unknown = json_object_get(by_addr, w.r[k].address);
 	for (size_t k = 0; k < w.n; k++) {
 		struct tf_res *r = &w.r[k];
 		if (strcmp(r->type, res_type) || !json_is_object(r->values))
@@ -846,12 +898,58 @@ static int conv_terraform(json_t *v, const char *upath, enum shape_kind kind, st
 		}
 	}
 	free(w.r);
+	json_decref(by_addr); /* the after_unknown objects stay referenced by v */
 	if (rc == 0 && out->n == first) {
 		diag_err(d, upath, "this Terraform %s holds no %s or %s resource", pv || rcs ? "plan" : "state",
 			 res_type, child_type);
 		return -1;
 	}
 	return rc;
+}
+
+/* ---- ARM templates and Bicep-compiled JSON: evaluated by armtmpl.c with the --parameters file (or the
+ * parameters' defaults); each NSG / route table deployed is an item named by its evaluated name. ---- */
+
+static const json_t *arm_params;
+
+void shapes_set_arm_parameters(const json_t *params)
+{
+	arm_params = params;
+}
+
+static bool is_arm_template(const json_t *v)
+{
+	return json_is_object(v) && armtmpl_is_template(v);
+}
+
+static int conv_arm(json_t *v, const char *upath, enum shape_kind kind, struct shape_found *out, struct diag *d)
+{
+	const char *type = kind == SHAPE_NSG ? "Microsoft.Network/networkSecurityGroups" : "Microsoft.Network/routeTables";
+	json_t *res = armtmpl_resources(v, arm_params, type, d), *e;
+	size_t i, first = out->n;
+	char user[512];
+	if (!res)
+		return -1;
+	json_array_foreach(res, i, e) {
+		const char *name = str_of(e, "name");
+		/* The evaluated resource has no single place in the template (loops, variables, child resources):
+		 * errors found after evaluation name it as deployed. Errors in expressions name the template path. */
+		snprintf(user, sizeof(user), "%s%s(deployed %s '%s')", upath, *upath ? "." : "",
+			 kind == SHAPE_NSG ? "networkSecurityGroups" : "routeTables", name ? name : "?");
+		struct shape_item *it = shapes_add(out, name, json_incref(e));
+		if (!it || shapes_map_add(&it->map, "", user, NULL) < 0) {
+			json_decref(res);
+			diag_err(d, upath, "out of memory");
+			return -1;
+		}
+	}
+	json_decref(res);
+	if (out->n == first) {
+		diag_err(d, upath, "this ARM template deploys no %s (%s)",
+			 kind == SHAPE_NSG ? "network security group" : "route table", type);
+		return -1;
+	}
+	return 0;
 }
 
 /* ---- shapes recognised only to say what they are ---- */
@@ -884,13 +982,6 @@ static bool is_sg_view(const json_t *v)
 {
 	json_t *e = json_array_get(json_object_get(v, "networkInterfaces"), 0);
 	return json_is_object(e) && json_object_get(e, "securityRuleAssociations");
-}
-
-static bool is_arm_template(const json_t *v)
-{
-	const char *s = str_of(v, "$schema");
-	return json_is_object(v) && ((s && strcasestr(s, "deploymentTemplate")) ||
-				     (json_is_array(json_object_get(v, "resources")) && json_object_get(v, "contentVersion")));
 }
 
 static bool is_arm_parameters(const json_t *v)
@@ -934,7 +1025,9 @@ static bool is_one_route(const json_t *v)
 }
 
 /* The table, in order: the first shape whose `is` holds decides. Effective output comes before lists (it is
- * a {"value":[…]} list too); wrappers before resources. */
+ * a {"value":[…]} list too); wrappers before resources. Effective output itself is read by effective.c, which
+ * policy.c tries before this table (it yields two NSGs, or a whole FIB, not one resource): here it is only
+ * recognised when given to the other option. */
 static const struct shape shape_table[] = {
 	{ "effective security rules (az network nic list-effective-nsg)", SHAPE_KIND(SHAPE_NSG), is_effective_nsg,
 	  conv_effective, NULL },
@@ -947,11 +1040,9 @@ static const struct shape shape_table[] = {
 	{ "the output of az network nsg create", SHAPE_KIND(SHAPE_NSG), is_newnsg, conv_newnsg, NULL },
 	{ "a Terraform plan or state (terraform show -json)", SHAPE_KIND(SHAPE_NSG) | SHAPE_KIND(SHAPE_RT),
 	  is_terraform, conv_terraform, NULL },
-	{ "an ARM template", 0, is_arm_template, NULL,
-	  "minet does not evaluate ARM templates yet; deploy it and give `az network nsg show` / "
-	  "`az network route-table show` output" },
+	{ "an ARM template", SHAPE_KIND(SHAPE_NSG) | SHAPE_KIND(SHAPE_RT), is_arm_template, conv_arm, NULL },
 	{ "an ARM parameters file", 0, is_arm_parameters, NULL,
-	  "it gives a template's parameters; give the NSG or route table itself" },
+	  "give it with --parameters, and the template itself with --nsg / --routes" },
 	{ "a PowerShell network security group (ConvertTo-Json of Get-AzNetworkSecurityGroup)", SHAPE_KIND(SHAPE_NSG),
 	  is_ps_nsg, conv_ps_nsg, NULL },
 	{ "a PowerShell route table (ConvertTo-Json of Get-AzRouteTable)", SHAPE_KIND(SHAPE_RT), is_ps_rt, conv_ps_rt,
@@ -1036,7 +1127,7 @@ int shapes_dispatch(json_t *v, const char *upath, enum shape_kind kind, struct s
 
 /* ---- loading one argument ---- */
 
-static json_t *load_any(const char *file, size_t max_bytes, struct diag *d)
+json_t *shapes_read(const char *file, size_t max_bytes, struct diag *d)
 {
 	size_t len;
 	json_error_t err;
@@ -1083,26 +1174,30 @@ static void list_names(const struct shape_found *f, char *buf, size_t n)
 	}
 }
 
-int shapes_load(const char *arg, enum shape_kind kind, size_t max_bytes, struct shape_pick *pk, struct diag *d)
+int shapes_split_arg(const char *arg, char **file, const char **sel)
+{
+	const char *hash = strrchr(arg, '#');
+	*sel = NULL;
+	if (hash && access(arg, F_OK) != 0) {
+		*file = strndup(arg, (size_t)(hash - arg));
+		*sel = hash + 1;
+	} else {
+		*file = strdup(arg);
+	}
+	return *file ? 0 : -1;
+}
+
+int shapes_pick(json_t *root, const char *file, const char *sel, enum shape_kind kind, struct shape_pick *pk,
+		struct diag *d)
 {
 	struct shape_found f = { 0 };
-	const char *sel = NULL, *hash = strrchr(arg, '#');
 	char names[1024];
 	int rc = -1;
 	*pk = (struct shape_pick){ 0 };
-	if (hash && access(arg, F_OK) != 0) {
-		pk->file = strndup(arg, (size_t)(hash - arg));
-		sel = hash + 1;
-	} else {
-		pk->file = strdup(arg);
-	}
-	if (!pk->file) {
+	if (!(pk->file = strdup(file))) {
 		diag_err(d, NULL, "out of memory");
 		return -1;
 	}
-	json_t *root = load_any(pk->file, max_bytes, d);
-	if (!root)
-		goto out;
 	if (shapes_dispatch(root, "", kind, &f, 0, d) < 0)
 		goto out;
 	struct shape_item *it = NULL;
@@ -1112,8 +1207,8 @@ int shapes_load(const char *arg, enum shape_kind kind, size_t max_bytes, struct 
 			if (!strcasecmp(f.items[i].name, sel) || (f.items[i].alt && !strcmp(f.items[i].alt, sel)))
 				it = &f.items[i];
 		if (!it) {
-			diag_err(d, NULL, "no %s named '%s' in this file; it holds: %s", kind == SHAPE_NSG ? "network security group" : "route table", sel,
-				 f.n ? names : "none");
+			diag_err(d, NULL, "no %s named '%s' in this file; it holds: %s",
+				 kind == SHAPE_NSG ? "network security group" : "route table", sel, f.n ? names : "none");
 			goto out;
 		}
 	} else if (f.n == 1) {
@@ -1122,7 +1217,8 @@ int shapes_load(const char *arg, enum shape_kind kind, size_t max_bytes, struct 
 		diag_err(d, NULL, "%s holds no %s", f.shape ? f.shape : "this file", kind_noun(kind));
 		goto out;
 	} else {
-		diag_err(d, NULL, "this file holds %zu %s (%s); name one as %s#NAME", f.n, kind == SHAPE_NSG ? "network security groups" : "route tables", names, pk->file);
+		diag_err(d, NULL, "this file holds %zu %s (%s); name one as %s#NAME", f.n,
+			 kind == SHAPE_NSG ? "network security groups" : "route tables", names, file);
 		goto out;
 	}
 	pk->name = it->name;
@@ -1131,15 +1227,31 @@ int shapes_load(const char *arg, enum shape_kind kind, size_t max_bytes, struct 
 	it->canon = NULL;
 	pk->map = it->map;
 	it->map = (struct shape_map){ 0 };
+	shapes_map_sort(&pk->map);
 	pk->flags = it->flags;
 	pk->shape = f.shape;
 	rc = 0;
 out:
-	json_decref(root);
 	shapes_found_free(&f);
 	if (rc < 0) {
 		free(pk->file);
 		pk->file = NULL;
 	}
+	return rc;
+}
+
+int shapes_load(const char *arg, enum shape_kind kind, size_t max_bytes, struct shape_pick *pk, struct diag *d)
+{
+	char *file;
+	const char *sel;
+	*pk = (struct shape_pick){ 0 };
+	if (shapes_split_arg(arg, &file, &sel) < 0) {
+		diag_err(d, NULL, "out of memory");
+		return -1;
+	}
+	json_t *root = shapes_read(file, max_bytes, d);
+	int rc = root ? shapes_pick(root, file, sel, kind, pk, d) : -1;
+	json_decref(root);
+	free(file);
 	return rc;
 }

@@ -33,6 +33,7 @@ struct shape_map_ent {
 struct shape_map {
 	struct shape_map_ent *e;
 	size_t n, cap;
+	bool sorted; /* by canon (shapes_map_sort): lookups by binary search, else a linear scan */
 };
 
 /* Consumer flags a converter may set on an item (e.g. effective output that is already a whole FIB). */
@@ -70,6 +71,8 @@ int shapes_dispatch(json_t *v, const char *upath, enum shape_kind kind, struct s
 /* Helpers for converters. */
 struct shape_item *shapes_add(struct shape_found *out, const char *name, json_t *canon /* stolen */);
 int shapes_map_add(struct shape_map *m, const char *canon, const char *user, const struct shape_ren *ren);
+/* Sort the entries for fast lookups (a canonical path of one entry must be unique). */
+void shapes_map_sort(struct shape_map *m);
 /* The user's path for a canonical path (into buf of size n). */
 const char *shapes_map_path(const void *map, const char *path, char *buf, size_t n);
 
@@ -88,6 +91,16 @@ struct shape_pick {
  * whose file is the argument as given). On success, d->map_path is NOT set: callers set it around their
  * parsing with shapes_pick_diag. */
 int shapes_load(const char *arg, enum shape_kind kind, size_t max_bytes, struct shape_pick *pk, struct diag *d);
+/* The root of a deploymentParameters file for ARM templates (--parameters), or NULL: the parameters' defaults.
+ * Not owned; set it before shapes_load and clear it after. */
+/* The two halves of shapes_load: split "FILE#NAME" (*file malloc'd, *sel points into arg or is NULL), and pick
+ * from a parsed root (file names the file in messages). */
+int shapes_split_arg(const char *arg, char **file, const char **sel);
+int shapes_pick(json_t *root, const char *file, const char *sel, enum shape_kind kind, struct shape_pick *pk,
+		struct diag *d);
+/* Parse any JSON file (arrays too) with errors as jsonin reports them. NULL on error (reported). */
+json_t *shapes_read(const char *file, size_t max_bytes, struct diag *d);
+void shapes_set_arm_parameters(const json_t *params);
 void shapes_pick_diag(const struct shape_pick *pk, struct diag *d);
 void shapes_pick_free(struct shape_pick *pk);
 void shapes_found_free(struct shape_found *f);

@@ -172,6 +172,15 @@ def nsg_tf_standalone_rules(nsg):
     return _tf_plan(res)
 
 
+def arm_template(resource):
+    """An ARM deployment template deploying the resource (as `az group export` or a quickstart writes it)."""
+    r = copy.deepcopy(resource)
+    r["apiVersion"] = "2023-09-01"
+    r.pop("id", None)
+    return {"$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#",
+            "contentVersion": "1.0.0.0", "parameters": {}, "variables": {}, "resources": [r]}
+
+
 NSG_SHAPES = {
     "rest": lambda g: copy.deepcopy(g),
     "rest-example": nsg_rest_example,
@@ -186,6 +195,7 @@ NSG_SHAPES = {
     "tf-changes": nsg_tf_changes_only,
     "tf-state": nsg_tf_state,
     "tf-rules": nsg_tf_standalone_rules,
+    "arm": arm_template,
 }
 
 
@@ -266,4 +276,5 @@ RT_SHAPES = {
     "tf-plan": rt_tf_plan,
     "tf-state": rt_tf_state,
     "tf-routes": rt_tf_standalone,
+    "arm": arm_template,
 }

@@ -352,3 +352,60 @@ class TestRealFiles(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class TestArmTemplates(unittest.TestCase):
+    """ARM templates and Bicep output (tests/fixtures/arm, README there) through --nsg / --routes / --parameters."""
+    ARM = os.path.join(FIXTURES, "arm")
+
+    def flow(self, nsg, src, dst, extra=()):
+        return run(["flow", "--vnet", "10.0.0.0/16", "--nsg", os.path.join(self.ARM, nsg), "--direction", "inbound",
+                    "--protocol", "tcp", "--src", src, "--dst", dst, "--json"] + list(extra))
+
+    def test_mi_quickstart_with_parameters(self):
+        params = ["--parameters", os.path.join(self.ARM, "mi-new-vnet.parameters.json")]
+        p = self.flow("mi-new-vnet.json", "8.8.8.8:50000", "10.0.0.4:1433", params)
+        self.assertEqual(p.returncode, 1, p.stderr)
+        v = json.loads(p.stdout)
+        self.assertEqual((v["access"], v["rule"], v["priority"], v["nsg"]),
+                         ("Deny", "deny_all_inbound", 4096, "SQLMI-mi-demo-NSG"))
+        p = self.flow("mi-new-vnet.json", "10.0.1.5:50000", "10.0.0.4:1433", params)
+        self.assertEqual((p.returncode, json.loads(p.stdout)["rule"]), (0, "allow_tds_inbound"), p.stderr)
+        p = self.flow("mi-new-vnet.json", "10.0.1.5:50000", "10.0.0.4:11005", params)
+        self.assertEqual((p.returncode, json.loads(p.stdout)["rule"]), (0, "allow_redirect_inbound"), p.stderr)
+        # Its route table has no routes: the system routes decide.
+        p = run(["route", "--vnet", "10.0.0.0/16", "--routes", os.path.join(self.ARM, "mi-new-vnet.json"),
+                 "--dst", "8.8.8.8", "--json"] + params)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual((json.loads(p.stdout)["nextHopType"], json.loads(p.stdout)["source"]), ("Internet", "Default"))
+
+    def test_mi_quickstart_without_parameters(self):
+        p = self.flow("mi-new-vnet.json", "8.8.8.8:50000", "10.0.0.4:1433")
+        self.assertEqual((p.returncode, p.stdout), (2, ""))
+        self.assertIn("parameters.managedInstanceName: parameter 'managedInstanceName' needs a value", p.stderr)
+
+    def test_several_need_a_name(self):
+        p = self.flow("bicep-module.json", "8.8.8.8:1", "10.0.0.4:80")
+        self.assertEqual((p.returncode, p.stdout), (2, ""))
+        self.assertIn("this file holds 2 network security groups (app-nsg, data-nsg); name one as", p.stderr)
+        p = self.flow("bicep-module.json#app-nsg", "8.8.8.8:1", "10.0.0.4:80")
+        self.assertIn(p.returncode, (0, 1), p.stderr)
+        self.assertEqual(json.loads(p.stdout)["nsg"], "app-nsg")
+
+    def test_expression_it_cannot_evaluate(self):
+        p = self.flow("redis-nsg-reference.json", "8.8.8.8:1", "10.0.0.4:80")
+        self.assertEqual((p.returncode, p.stdout), (2, ""))
+        self.assertRegex(p.stderr, r"resources\[0\]\.properties\.securityRules\[0\]\.properties\."
+                                   r"destinationAddressPrefix: cannot evaluate \[reference\(")
+
+    def test_parameters_file_misplaced(self):
+        pf = os.path.join(self.ARM, "mi-new-vnet.parameters.json")
+        p = self.flow("mi-new-vnet.parameters.json", "8.8.8.8:1", "10.0.0.4:80")
+        self.assertEqual((p.returncode, p.stdout), (2, ""))
+        self.assertEqual(p.stderr, "%s: this is an ARM parameters file, not a network security group (for --nsg or "
+                         "--nic-nsg); give it with --parameters, and the template itself with --nsg / --routes\n" % pf)
+        tmpl = os.path.join(self.ARM, "mi-new-vnet.json")
+        p = self.flow("mi-new-vnet.json", "8.8.8.8:1", "10.0.0.4:80", ["--parameters", tmpl])
+        self.assertEqual((p.returncode, p.stdout), (2, ""))
+        self.assertEqual(p.stderr, "%s: parameters: not an ARM parameters file (deploymentParameters: "
+                         "{\"parameters\": {\"NAME\": {\"value\": …}}})\n" % tmpl)

@@ -40,6 +40,9 @@ NSG_PRIORITY = {
     "tf-changes": "resource_changes[1].change.after.security_rule[1].priority",
     "tf-state": "values.root_module.resources[0].values.security_rule[1].priority",
     "tf-rules": "planned_values.root_module.resources[3].values.priority",
+    # (where the value is planted, what the error names: an evaluated template resource is named as deployed)
+    "arm": ("resources[0].properties.securityRules[1].properties.priority",
+            "(deployed networkSecurityGroups 'bad-nsg').properties.securityRules[1].properties.priority"),
 }
 
 # The path of rule [1]'s source address (a single prefix) in each shape.
@@ -58,6 +61,8 @@ NSG_SOURCE = {
     "tf-changes": "resource_changes[1].change.after.security_rule[1].source_address_prefix",
     "tf-state": "values.root_module.resources[0].values.security_rule[1].source_address_prefix",
     "tf-rules": "planned_values.root_module.resources[3].values.source_address_prefix",
+    "arm": ("resources[0].properties.securityRules[1].properties.sourceAddressPrefix",
+            "(deployed networkSecurityGroups 'bad-nsg').properties.securityRules[1].properties.sourceAddressPrefix"),
 }
 
 RT_HOP = {
@@ -71,6 +76,8 @@ RT_HOP = {
     "tf-plan": "planned_values.root_module.resources[1].values.route[1].next_hop_type",
     "tf-state": "values.root_module.resources[0].values.route[1].next_hop_type",
     "tf-routes": "planned_values.root_module.resources[3].values.next_hop_type",
+    "arm": ("resources[0].properties.routes[1].properties.nextHopType",
+            "(deployed routeTables 'bad-rt').properties.routes[1].properties.nextHopType"),
 }
 
 
@@ -82,8 +89,13 @@ def split_path(path):
     return out
 
 
+def where(path):
+    """(where to plant, what the error names)."""
+    return path if isinstance(path, tuple) else (path, path)
+
+
 def plant(doc, path, value):
-    keys = split_path(path)
+    keys = split_path(where(path)[0])
     node = doc
     for k in keys[:-1]:
         node = node[k]
@@ -122,14 +134,14 @@ class TestNsgBad(BadBase):
             with self.subTest(shape=shape):
                 doc = plant(shape_gen.NSG_SHAPES[shape](base_nsg()), path, "110")
                 f = self.tmp.write(shape + "-prio.json", doc)
-                self.one_error(self.flow(f), "%s: %s: expected an integer, found a string\n" % (f, path))
+                self.one_error(self.flow(f), "%s: %s: expected an integer, found a string\n" % (f, where(path)[1]))
 
     def test_out_of_range(self):
         for shape, path in NSG_PRIORITY.items():
             with self.subTest(shape=shape):
                 doc = plant(shape_gen.NSG_SHAPES[shape](base_nsg()), path, 5000)
                 f = self.tmp.write(shape + "-range.json", doc)
-                self.one_error(self.flow(f), "%s: %s: 5000 is outside 100-4096\n" % (f, path))
+                self.one_error(self.flow(f), "%s: %s: 5000 is outside 100-4096\n" % (f, where(path)[1]))
 
     def test_bad_prefix(self):
         for shape, path in NSG_SOURCE.items():
@@ -137,7 +149,7 @@ class TestNsgBad(BadBase):
                 doc = plant(shape_gen.NSG_SHAPES[shape](base_nsg()), path, "203.0.113.0/33")
                 f = self.tmp.write(shape + "-prefix.json", doc)
                 self.one_error(self.flow(f), re.compile(r"^%s: %s: '203\.0\.113\.0/33': .*\n$"
-                                                        % (re.escape(f), re.escape(path))))
+                                                        % (re.escape(f), re.escape(where(path)[1]))))
 
     def test_truncated(self):
         for shape, make in shape_gen.NSG_SHAPES.items():
@@ -221,7 +233,7 @@ class TestRouteBad(BadBase):
             with self.subTest(shape=shape):
                 doc = plant(shape_gen.RT_SHAPES[shape](base_rt()), path, 3)
                 f = self.tmp.write(shape + "-hop.json", doc)
-                self.one_error(self.route(f), "%s: %s: expected a string, found an integer\n" % (f, path))
+                self.one_error(self.route(f), "%s: %s: expected a string, found an integer\n" % (f, where(path)[1]))
 
     def test_bad_value(self):
         for shape, path in RT_HOP.items():
@@ -229,7 +241,7 @@ class TestRouteBad(BadBase):
                 doc = plant(shape_gen.RT_SHAPES[shape](base_rt()), path, "Nowhere")
                 f = self.tmp.write(shape + "-hopv.json", doc)
                 self.one_error(self.route(f), "%s: %s: 'Nowhere' is not one of VirtualNetworkGateway, VnetLocal, "
-                               "Internet, VirtualAppliance, None\n" % (f, path))
+                               "Internet, VirtualAppliance, None\n" % (f, where(path)[1]))
 
     def test_truncated(self):
         for shape, make in shape_gen.RT_SHAPES.items():
@@ -258,7 +270,8 @@ class TestUnknownShapes(BadBase):
         "one-rule": ({"name": "r", "properties": {"access": "Allow", "direction": "Inbound", "priority": 100}},
                      "this is one security rule"),
         "arm-template": ({"$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#",
-                          "contentVersion": "1.0.0.0", "resources": []}, "this is an ARM template"),
+                          "contentVersion": "1.0.0.0", "resources": []},
+                         "this ARM template deploys no network security group"),
         "arm-parameters": ({"$schema": "https://schema.management.azure.com/schemas/2019-04-01/"
                                        "deploymentParameters.json#", "contentVersion": "1.0.0.0", "parameters": {}},
                            "this is an ARM parameters file"),
@@ -268,7 +281,8 @@ class TestUnknownShapes(BadBase):
                           "value[0].association: names neither a subnet nor a networkInterface"),
         "effective-routes": ({"value": [{"source": "Default", "state": "Active", "addressPrefix": ["10.0.0.0/16"],
                                          "nextHopType": "VnetLocal", "nextHopIpAddress": []}]},
-                             "this is an effective route table"),
+                             "this is an effective route table (az network nic show-effective-route-table), not a "
+                             "network security group; give it with --routes"),
         "other": ({"foo": 1, "bar": []}, "not a network security group: an object with keys foo, bar"),
     }
 
@@ -285,6 +299,11 @@ class TestUnknownShapes(BadBase):
         f = self.tmp.write("rt.json", shape_gen.rt_powershell(base_rt()))
         self.one_error(self.flow(f), "%s: this is a PowerShell route table (ConvertTo-Json of Get-AzRouteTable), "
                        "not a network security group; give it with --routes\n" % f)
+        f = self.tmp.write("eff.json", {"value": [{"networkSecurityGroup": {"id": "/x/nsg"}, "association": {},
+                                                   "effectiveSecurityRules": []}]})
+        self.one_error(self.route(f), re.compile(r"^%s: this is effective security rules \(az network nic "
+                                                 r"list-effective-nsg\), not a route table; give it with --nsg"
+                                                 % re.escape(f)))
         f = self.tmp.write("rules.json", shape_gen.nsg_az_rule_list(base_nsg()))
         self.one_error(self.route(f), "%s: this is a list of security rules; give it with --nsg or --nic-nsg\n" % f)
 
