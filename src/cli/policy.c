@@ -63,40 +63,15 @@ int policy_load_tags(struct tagdb *db, const struct policy_args *a)
 
 /* --routes / --nsg are read through the shapes table (model/shapes.h); effective output (SHAPE_F_EFFECTIVE)
  * goes to its own readers (model/effective.h). */
-struct picked {
-	struct shape_pick pk;
-	struct diag saved;
-};
-
-static bool pick(struct picked *x, const char *arg, enum shape_kind kind, size_t max, struct diag *d)
-{
-	x->saved = *d;
-	d->file = arg;
-	if (shapes_load(arg, kind, max, &x->pk, d) < 0) {
-		d->file = x->saved.file;
-		return false;
-	}
-	shapes_pick_diag(&x->pk, d);
-	return true;
-}
-
-static void unpick(struct picked *x, struct diag *d)
-{
-	shapes_pick_free(&x->pk);
-	d->file = x->saved.file;
-	d->map_path = x->saved.map_path;
-	d->map_ctx = x->saved.map_ctx;
-}
-
 /* --routes: a route table, or an effective route table (the whole FIB). */
 static bool load_routes(struct policy *p, const char *arg, struct diag *d)
 {
-	struct picked x;
-	if (!pick(&x, arg, SHAPE_RT, RT_MAX_BYTES, d))
+	struct shape_open x;
+	if (shapes_open(&x, arg, SHAPE_RT, RT_MAX_BYTES, d) < 0)
 		return false;
 	int rc = x.pk.flags & SHAPE_F_EFFECTIVE ? effective_routes_load_json(&p->rt, x.pk.canon, x.pk.file, d)
 						 : rt_load_json(&p->rt, x.pk.canon, x.pk.file, &p->tags, d);
-	unpick(&x, d);
+	shapes_close(&x, d);
 	return rc == 0;
 }
 
@@ -104,8 +79,8 @@ static bool load_routes(struct policy *p, const char *arg, struct diag *d)
  * --nic-nsg). */
 static void load_nsg(struct policy *p, const struct policy_args *a, struct diag *d)
 {
-	struct picked x;
-	if (!pick(&x, a->nsg, SHAPE_NSG, NSG_MAX_BYTES, d))
+	struct shape_open x;
+	if (shapes_open(&x, a->nsg, SHAPE_NSG, NSG_MAX_BYTES, d) < 0)
 		return;
 	if (x.pk.flags & SHAPE_F_EFFECTIVE) {
 		p->effective_nsg = true;
@@ -126,7 +101,7 @@ static void load_nsg(struct policy *p, const struct policy_args *a, struct diag 
 	} else {
 		p->has_nsg = nsg_load_json(&p->nsg, x.pk.canon, x.pk.file, &p->env, d) == 0;
 	}
-	unpick(&x, d);
+	shapes_close(&x, d);
 }
 
 /* With an effective route table and no --vnet: the VNet's address space is what its VnetLocal routes cover. */
@@ -227,14 +202,14 @@ static int policy_load_files(struct policy *p, const struct policy_args *a, stru
 	if (a->nsg)
 		load_nsg(p, a, &d);
 	if (a->nic_nsg && !p->effective_nsg) {
-		struct picked x;
-		if (pick(&x, a->nic_nsg, SHAPE_NSG, NSG_MAX_BYTES, &d)) {
+		struct shape_open x;
+		if (!shapes_open(&x, a->nic_nsg, SHAPE_NSG, NSG_MAX_BYTES, &d)) {
 			if (x.pk.flags & SHAPE_F_EFFECTIVE)
 				diag_err(&d, NULL, "effective security rules hold the subnet's and the network interface's "
 					 "NSG: give them with --nsg alone");
 			else
 				p->has_nic = nsg_load_json(&p->nic, x.pk.canon, x.pk.file, &p->env, &d) == 0;
-			unpick(&x, &d);
+			shapes_close(&x, &d);
 		}
 	}
 	return d.errors ? -1 : 0;

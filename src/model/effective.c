@@ -137,20 +137,6 @@ static void list_base(json_t *root, json_t *body, json_t *list, bool single, cha
 
 /* ---- effective security rules ---- */
 
-static char *join(char *acc, const char *s)
-{
-	size_t a = acc ? strlen(acc) : 0, b = strlen(s);
-	char *r = realloc(acc, a + b + 3);
-	if (!r) {
-		free(acc);
-		return NULL;
-	}
-	if (a)
-		memcpy(r + a, ", ", 2), a += 2;
-	memcpy(r + a, s, b + 1);
-	return r;
-}
-
 static bool looks_like_address(const char *s)
 {
 	return strpbrk(s, "/:") || isdigit((unsigned char)s[0]);
@@ -242,7 +228,7 @@ static int eff_addr(json_t *r, const char *base, const char *expanded_key, const
 		f->text = strdup(one);
 	} else if (many) {
 		json_array_foreach(many, i, v)
-			if (json_is_string(v) && !(f->text = join(f->text, json_string_value(v))))
+			if (json_is_string(v) && !(f->text = nsg_text_join(f->text, json_string_value(v))))
 				break;
 	} else {
 		f->text = strdup("(Azure's expansion)");
@@ -287,19 +273,12 @@ oom:
 	return -1;
 }
 
-static int prange_cmp(const void *a, const void *b)
-{
-	const struct prange *x = a, *y = b;
-	return (int)x->lo - (int)y->lo;
-}
-
 static int eff_ports(json_t *r, const char *base, const char *one_key, const char *many_key, struct port_field *f,
 		     struct diag *d)
 {
-	char p[P], ip[P + 24];
-	const char *one = NULL, *why, *k;
-	json_t *many = NULL, *v;
-	size_t i;
+	char p[P], mp[P];
+	const char *one = NULL, *k1 = one_key, *k2 = many_key;
+	json_t *many = NULL;
 	int before = d->errors;
 
 	get_arr(r, base, many_key, &many, d);
@@ -315,50 +294,9 @@ static int eff_ports(json_t *r, const char *base, const char *one_key, const cha
 		return -1;
 	}
 	/* The list when there is one: Azure prints both, the single field holding only the first range. */
-	size_t n = many ? json_array_size(many) : 1;
-	if (!(f->r = calloc(n, sizeof(*f->r))))
-		goto oom;
-	if (!many) {
-		jget(r, one_key, &k);
-		if (prange_parse(one, &f->r[0], &why) < 0) {
-			diag_err(d, at(p, base, k), "'%s': %s", one, why);
-			return -1;
-		}
-		f->n = 1;
-		if (!(f->text = strdup(one)))
-			goto oom;
-	} else {
-		jget(r, many_key, &k);
-		at(p, base, k);
-		json_array_foreach(many, i, v) {
-			const char *s = json_string_value(v);
-			jsonin_index(ip, sizeof(ip), p, i);
-			if (!s)
-				diag_err(d, ip, "expected a string, found %s", jsonin_typename(v));
-			else if (prange_parse(s, &f->r[f->n], &why) < 0)
-				diag_err(d, ip, "'%s': %s", s, why);
-			else if (f->n++, !(f->text = join(f->text, s)))
-				goto oom;
-		}
-		if (d->errors != before)
-			return -1;
-	}
-	qsort(f->r, f->n, sizeof(*f->r), prange_cmp);
-	size_t o = 0;
-	for (i = 1; i < f->n; i++) {
-		if ((unsigned)f->r[i].lo <= (unsigned)f->r[o].hi + 1) {
-			if (f->r[i].hi > f->r[o].hi)
-				f->r[o].hi = f->r[i].hi;
-		} else {
-			f->r[++o] = f->r[i];
-		}
-	}
-	f->n = o + 1;
-	f->any = f->n == 1 && f->r[0].lo == 0 && f->r[0].hi == 65535;
-	return 0;
-oom:
-	diag_err(d, base, "out of memory");
-	return -1;
+	jget(r, one_key, &k1);
+	jget(r, many_key, &k2);
+	return port_field_parse(f, many ? NULL : one, at(p, base, k1), many, at(mp, base, k2), d);
 }
 
 static int eff_rule(json_t *e, const char *path, json_t *tm, const struct netenv *env, struct nsg_rule *r,
@@ -586,15 +524,7 @@ static int eff_entry(json_t *e, const char *path, const char *file, const struct
 		nsg_free(g);
 		return -1;
 	}
-	for (i = 0; i < g->n; i++) { /* sorting moved the rules: re-point fields at their own sets */
-		struct nsg_rule *r = &g->rules[i];
-		if (!r->src.is_tag)
-			r->src.set = &r->src.own;
-		if (!r->dst.is_tag)
-			r->dst.set = &r->dst.own;
-	}
-	for (g->nin = 0; g->nin < g->n && g->rules[g->nin].dir == DIR_IN; g->nin++)
-		;
+	nsg_rules_sorted(g);
 	lv->index = 0;
 	return 0;
 }
@@ -758,7 +688,7 @@ static int eff_route(json_t *e, const char *path, struct route_table *rt, size_t
 			diag_err(d, ip, "'%s' is not an IP address", s);
 		else if (*s && i == 0)
 			hop_ip = a;
-		if (s && *s && !(hop_text = join(hop_text, s)))
+		if (s && *s && !(hop_text = nsg_text_join(hop_text, s)))
 			break;
 	}
 	jget(e, "addressPrefix", &k);

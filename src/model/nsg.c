@@ -77,7 +77,7 @@ void nsg_free(struct nsg *g)
 }
 
 /* A growable string for the "as written" texts. */
-static char *join(char *acc, const char *s)
+char *nsg_text_join(char *acc, const char *s)
 {
 	size_t a = acc ? strlen(acc) : 0, b = strlen(s);
 	char *r = realloc(acc, a + b + 3);
@@ -115,7 +115,7 @@ static int parse_asgs(json_t *asg, const char *path, const char *rule, const str
 			continue;
 		}
 		const char *name = asg_name(id);
-		char *t = f->text ? join(f->text, name) : strdup(name);
+		char *t = f->text ? nsg_text_join(f->text, name) : strdup(name);
 		if (!t)
 			goto oom;
 		f->text = t;
@@ -224,7 +224,7 @@ static int parse_addr(json_t *props, const char *base, const struct side_keys *k
 		if (!s) {
 			diag_err(d, ip, "expected a string, found %s", jsonin_typename(v));
 		} else if (cidr_parse(s, &c, &why) == 0) {
-			if (ipset_add_cidr(&f->own, &c) < 0 || !(f->text = join(f->text, s)))
+			if (ipset_add_cidr(&f->own, &c) < 0 || !(f->text = nsg_text_join(f->text, s)))
 				goto oom;
 		} else if (strpbrk(s, "/:") || isdigit((unsigned char)s[0])) {
 			diag_err(d, ip, "'%s': %s", s, why);
@@ -248,11 +248,62 @@ static int prange_cmp(const void *a, const void *b)
 	return (int)x->lo - (int)y->lo;
 }
 
+int port_field_parse(struct port_field *f, const char *one, const char *one_path, json_t *many, const char *many_path,
+		     struct diag *d)
+{
+	char ip[512];
+	const char *why;
+	int before = d->errors;
+	size_t n = many ? json_array_size(many) : 1, i;
+	json_t *v;
+
+	if (!(f->r = calloc(n, sizeof(*f->r))))
+		goto oom;
+	if (!many) {
+		if (prange_parse(one, &f->r[0], &why) < 0) {
+			diag_err(d, one_path, "'%s': %s", one, why);
+			return -1;
+		}
+		f->n = 1;
+		if (!(f->text = strdup(one)))
+			goto oom;
+	} else {
+		json_array_foreach(many, i, v) {
+			const char *s = json_string_value(v);
+			jsonin_index(ip, sizeof(ip), many_path, i);
+			if (!s)
+				diag_err(d, ip, "expected a string, found %s", jsonin_typename(v));
+			else if (prange_parse(s, &f->r[f->n], &why) < 0)
+				diag_err(d, ip, "'%s': %s", s, why);
+			else if (f->n++, !(f->text = nsg_text_join(f->text, s)))
+				goto oom;
+		}
+		if (d->errors != before)
+			return -1;
+	}
+	qsort(f->r, f->n, sizeof(*f->r), prange_cmp);
+	size_t o = 0;
+	for (i = 1; i < f->n; i++) {
+		if ((unsigned)f->r[i].lo <= (unsigned)f->r[o].hi + 1) {
+			if (f->r[i].hi > f->r[o].hi)
+				f->r[o].hi = f->r[i].hi;
+		} else {
+			f->r[++o] = f->r[i];
+		}
+	}
+	f->n = o + 1;
+	f->any = f->n == 1 && f->r[0].lo == 0 && f->r[0].hi == 65535;
+	return 0;
+oom:
+	diag_err(d, many ? many_path : one_path, "out of memory");
+	return -1;
+}
+
 static int parse_ports(json_t *props, const char *base, const char *one_key, const char *many_key,
 		       struct port_field *f, struct diag *d)
 {
-	char p[256], ip[300];
-	const char *one = NULL, *why;
+	char p[256], mp[256];
+	const char *one = NULL;
 	json_t *many = NULL;
 	int before = d->errors;
 
@@ -272,50 +323,8 @@ static int parse_ports(json_t *props, const char *base, const char *one_key, con
 		diag_err(d, jsonin_path(p, sizeof(p), base, one_key), "missing (and %s is empty)", many_key);
 		return -1;
 	}
-	size_t n = one ? 1 : json_array_size(many);
-	if (!(f->r = calloc(n, sizeof(*f->r))))
-		goto oom;
-	if (one) {
-		if (prange_parse(one, &f->r[0], &why) < 0) {
-			diag_err(d, jsonin_path(p, sizeof(p), base, one_key), "'%s': %s", one, why);
-			return -1;
-		}
-		f->n = 1;
-		if (!(f->text = strdup(one)))
-			goto oom;
-	} else {
-		size_t i;
-		json_t *v;
-		jsonin_path(p, sizeof(p), base, many_key);
-		json_array_foreach(many, i, v) {
-			const char *s = json_string_value(v);
-			jsonin_index(ip, sizeof(ip), p, i);
-			if (!s)
-				diag_err(d, ip, "expected a string, found %s", jsonin_typename(v));
-			else if (prange_parse(s, &f->r[f->n], &why) < 0)
-				diag_err(d, ip, "'%s': %s", s, why);
-			else if (f->n++, !(f->text = join(f->text, s)))
-				goto oom;
-		}
-		if (d->errors != before)
-			return -1;
-	}
-	qsort(f->r, f->n, sizeof(*f->r), prange_cmp);
-	size_t o = 0;
-	for (size_t i = 1; i < f->n; i++) {
-		if ((unsigned)f->r[i].lo <= (unsigned)f->r[o].hi + 1) {
-			if (f->r[i].hi > f->r[o].hi)
-				f->r[o].hi = f->r[i].hi;
-		} else {
-			f->r[++o] = f->r[i];
-		}
-	}
-	f->n = o + 1;
-	f->any = f->n == 1 && f->r[0].lo == 0 && f->r[0].hi == 65535;
-	return 0;
-oom:
-	diag_err(d, base, "out of memory");
-	return -1;
+	return port_field_parse(f, one, jsonin_path(p, sizeof(p), base, one_key), many,
+				jsonin_path(mp, sizeof(mp), base, many_key), d);
 }
 
 static const struct side_keys src_keys = { "sourceAddressPrefix", "sourceAddressPrefixes",
@@ -434,6 +443,19 @@ static int rule_order(const void *a, const void *b)
 	return x->priority - y->priority;
 }
 
+void nsg_rules_sorted(struct nsg *g)
+{
+	for (size_t i = 0; i < g->n; i++) { /* sorting moved the rules: re-point fields at their own sets */
+		struct nsg_rule *r = &g->rules[i];
+		if (!r->src.is_tag)
+			r->src.set = &r->src.own;
+		if (!r->dst.is_tag)
+			r->dst.set = &r->dst.own;
+	}
+	for (g->nin = 0; g->nin < g->n && g->rules[g->nin].dir == DIR_IN; g->nin++)
+		;
+}
+
 int nsg_load_json(struct nsg *g, json_t *root, const char *file, const struct netenv *env, struct diag *d)
 {
 	json_t *rules = NULL, *props = json_object_get(root, "properties"), *e;
@@ -497,32 +519,17 @@ int nsg_load_json(struct nsg *g, json_t *root, const char *file, const struct ne
 		return -1;
 	}
 	qsort(g->rules, g->n, sizeof(*g->rules), rule_order);
-	for (i = 0; i < g->n; i++) { /* sorting moved the rules: re-point fields at their own sets */
-		struct nsg_rule *r = &g->rules[i];
-		if (!r->src.is_tag)
-			r->src.set = &r->src.own;
-		if (!r->dst.is_tag)
-			r->dst.set = &r->dst.own;
-	}
-	for (g->nin = 0; g->nin < g->n && g->rules[g->nin].dir == DIR_IN; g->nin++)
-		;
+	nsg_rules_sorted(g);
 	return 0;
 }
 
 int nsg_load_file(struct nsg *g, const char *path, const struct netenv *env, struct diag *d)
 {
-	struct diag saved = *d;
-	struct shape_pick pk;
-	d->file = path;
+	struct shape_open x;
 	*g = (struct nsg){ 0 };
-	int rc = shapes_load(path, SHAPE_NSG, NSG_MAX_BYTES, &pk, d);
-	if (rc == 0) {
-		shapes_pick_diag(&pk, d);
-		rc = nsg_load_json(g, pk.canon, pk.file, env, d);
-		shapes_pick_free(&pk);
-	}
-	d->file = saved.file;
-	d->map_path = saved.map_path;
-	d->map_ctx = saved.map_ctx;
+	if (shapes_open(&x, path, SHAPE_NSG, NSG_MAX_BYTES, d) < 0)
+		return -1;
+	int rc = nsg_load_json(g, x.pk.canon, x.pk.file, env, d);
+	shapes_close(&x, d);
 	return rc;
 }

@@ -61,6 +61,14 @@ struct nsg {
 
 /* Parse and validate. 0 and a complete NSG, or -1 with every error reported. The NSG points into env's
  * sets: env must outlive it and must not change afterwards (add routes to env first). */
+/* After the rules were sorted inbound first: point address fields at their own sets again, count the inbound. */
+void nsg_rules_sorted(struct nsg *g);
+/* A rule's ports: one range (one, at one_path) or a list of them (many, at many_path; used when not NULL), sorted
+ * and merged into f, f->text as written. 0 or -1 (reported). */
+int port_field_parse(struct port_field *f, const char *one, const char *one_path, json_t *many, const char *many_path,
+		     struct diag *d);
+/* acc + ", " + s (acc may be NULL; freed on failure). NULL when out of memory. */
+char *nsg_text_join(char *acc, const char *s);
 int nsg_load_file(struct nsg *g, const char *path, const struct netenv *env, struct diag *d);
 int nsg_load_json(struct nsg *g, json_t *root, const char *file, const struct netenv *env, struct diag *d);
 void nsg_free(struct nsg *g);

@@ -199,18 +199,11 @@ int rt_load_json(struct route_table *rt, json_t *root, const char *file, const s
 
 int rt_load_file(struct route_table *rt, const char *path, const struct tagdb *tags, struct diag *d)
 {
-	struct diag saved = *d;
-	struct shape_pick pk;
-	d->file = path;
+	struct shape_open x;
 	*rt = (struct route_table){ 0 };
-	int rc = shapes_load(path, SHAPE_RT, RT_MAX_BYTES, &pk, d);
-	if (rc == 0) {
-		shapes_pick_diag(&pk, d);
-		rc = rt_load_json(rt, pk.canon, pk.file, tags, d);
-		shapes_pick_free(&pk);
-	}
-	d->file = saved.file;
-	d->map_path = saved.map_path;
-	d->map_ctx = saved.map_ctx;
+	if (shapes_open(&x, path, SHAPE_RT, RT_MAX_BYTES, d) < 0)
+		return -1;
+	int rc = rt_load_json(rt, x.pk.canon, x.pk.file, tags, d);
+	shapes_close(&x, d);
 	return rc;
 }

@@ -1155,6 +1155,26 @@ void shapes_pick_free(struct shape_pick *pk)
 	*pk = (struct shape_pick){ 0 };
 }
 
+int shapes_open(struct shape_open *x, const char *arg, enum shape_kind kind, size_t max_bytes, struct diag *d)
+{
+	x->saved = *d;
+	d->file = arg;
+	if (shapes_load(arg, kind, max_bytes, &x->pk, d) < 0) {
+		d->file = x->saved.file;
+		return -1;
+	}
+	shapes_pick_diag(&x->pk, d);
+	return 0;
+}
+
+void shapes_close(struct shape_open *x, struct diag *d)
+{
+	shapes_pick_free(&x->pk);
+	d->file = x->saved.file;
+	d->map_path = x->saved.map_path;
+	d->map_ctx = x->saved.map_ctx;
+}
+
 void shapes_pick_diag(const struct shape_pick *pk, struct diag *d)
 {
 	d->map_path = shapes_map_path;

@@ -91,8 +91,6 @@ struct shape_pick {
  * whose file is the argument as given). On success, d->map_path is NOT set: callers set it around their
  * parsing with shapes_pick_diag. */
 int shapes_load(const char *arg, enum shape_kind kind, size_t max_bytes, struct shape_pick *pk, struct diag *d);
-/* The root of a deploymentParameters file for ARM templates (--parameters), or NULL: the parameters' defaults.
- * Not owned; set it before shapes_load and clear it after. */
 /* The two halves of shapes_load: split "FILE#NAME" (*file malloc'd, *sel points into arg or is NULL), and pick
  * from a parsed root (file names the file in messages). */
 int shapes_split_arg(const char *arg, char **file, const char **sel);
@@ -100,9 +98,20 @@ int shapes_pick(json_t *root, const char *file, const char *sel, enum shape_kind
 		struct diag *d);
 /* Parse any JSON file (arrays too) with errors as jsonin reports them. NULL on error (reported). */
 json_t *shapes_read(const char *file, size_t max_bytes, struct diag *d);
+/* The root of a deploymentParameters file for ARM templates (--parameters), or NULL: the parameters' defaults.
+ * Not owned; set it before shapes_load and clear it after. */
 void shapes_set_arm_parameters(const json_t *params);
 void shapes_pick_diag(const struct shape_pick *pk, struct diag *d);
 void shapes_pick_free(struct shape_pick *pk);
+
+/* shapes_load for a reader: d names the file as given and maps paths into it until shapes_close, which frees the
+ * pick and gives d back its file and map. 0 or -1 (reported; nothing to close). */
+struct shape_open {
+	struct shape_pick pk;
+	struct diag saved;
+};
+int shapes_open(struct shape_open *x, const char *arg, enum shape_kind kind, size_t max_bytes, struct diag *d);
+void shapes_close(struct shape_open *x, struct diag *d);
 void shapes_found_free(struct shape_found *f);
 void shapes_map_free(struct shape_map *m);
 

@@ -81,8 +81,7 @@ static int sysctl_in(int nsfd, const char *key, const char *value)
 	return rc;
 }
 
-/* Start argv inside the namespace behind nsfd, detached, output to log. Returns the pid or -errno. */
-static pid_t spawn(int nsfd, char *const argv[], const char *log)
+pid_t cluster_spawn(int nsfd, char *const argv[], const char *log)
 {
 	pid_t pid = fork();
 	if (pid < 0)
@@ -256,14 +255,14 @@ static int start_processes(struct up *u, const char *bindir, json_t *pids)
 				argv[n++] = sto[m++];
 				argv[n] = NULL;
 			}
-		pid_t pid = spawn(u->fd[i], argv, log);
+		pid_t pid = cluster_spawn(u->fd[i], argv, log);
 		if (pid < 0)
 			return fail(u->msg, "minet-agent", (int)pid);
 		json_object_set_new(pids, h->name, json_integer(pid));
 	}
 	snprintf(log, sizeof(log), "%s/logs/lb.log", u->dir);
 	char *argv[] = { self, "lbd", "--name", u->lab->name, NULL }; /* lab->name is ours: not const */
-	pid_t pid = spawn(-1, argv, log);
+	pid_t pid = cluster_spawn(-1, argv, log);
 	if (pid < 0)
 		return fail(u->msg, "minet lbd", (int)pid);
 	json_object_set_new(pids, "lbd", json_integer(pid));
@@ -275,7 +274,7 @@ static int start_processes(struct up *u, const char *bindir, json_t *pids)
 	char **dns = compile_dns(u->lab, DNSMASQ, pidfile);
 	if (!dns)
 		return fail(u->msg, "dns", ENOMEM);
-	pid = spawn(u->fabric_fd, dns, log);
+	pid = cluster_spawn(u->fabric_fd, dns, log);
 	compile_free_argv(dns);
 	if (pid < 0)
 		return fail(u->msg, DNSMASQ, (int)pid);

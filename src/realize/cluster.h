@@ -5,6 +5,7 @@
 #define MINET_CLUSTER_H
 
 #include <stdio.h>
+#include <sys/types.h>
 
 #include "realize/topology.h"
 
@@ -29,6 +30,8 @@ int cluster_apply_routes(const struct lab *lab, FILE *msg);
 int cluster_save(const struct lab *lab, FILE *msg);
 
 /* The load balancer's prober: runs until SIGTERM (minet lbd). */
+/* Start argv inside the namespace behind nsfd (-1: this one), detached, output to log. The pid or -errno. */
+pid_t cluster_spawn(int nsfd, char *const argv[], const char *log);
 int cluster_lbd(const char *name, FILE *msg);
 
 /* Seconds on the monotonic clock, for durations (bring-up times, probe intervals). */

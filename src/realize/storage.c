@@ -20,6 +20,7 @@
 #include "realize/cluster.h"
 #include "realize/netns.h"
 #include "realize/nft.h"
+#include "realize/sb.h"
 
 bool storage_same_region(const struct lab *lab, const struct lab_host *h)
 {
@@ -27,39 +28,6 @@ bool storage_same_region(const struct lab *lab, const struct lab_host *h)
 	snprintf(name, sizeof(name), "AzureCloud.%s", lab->region);
 	const struct service_tag *t = tagdb_find(&lab->tags, name);
 	return t && ipset_contains(&t->set, h->addr);
-}
-
-struct sb {
-	char *s;
-	size_t len, cap;
-	bool failed;
-};
-
-static void sb_printf(struct sb *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void sb_printf(struct sb *b, const char *fmt, ...)
-{
-	va_list ap;
-	for (;;) {
-		va_start(ap, fmt);
-		int n = vsnprintf(b->s ? b->s + b->len : NULL, b->s ? b->cap - b->len : 0, fmt, ap);
-		va_end(ap);
-		if (n < 0) {
-			b->failed = true;
-			return;
-		}
-		if (b->s && b->len + (size_t)n < b->cap) {
-			b->len += (size_t)n;
-			return;
-		}
-		size_t cap = (b->cap + (size_t)n + 1) * 2;
-		char *s = realloc(b->s, cap);
-		if (!s) {
-			b->failed = true;
-			return;
-		}
-		b->s = s;
-		b->cap = cap;
-	}
 }
 
 char *storage_compile(const struct lab *lab, const struct lab_host *h)
@@ -109,11 +77,7 @@ char *storage_compile(const struct lab *lab, const struct lab_host *h)
 	sb_printf(&b, "add rule ip " STORAGE_TABLE " input %s comment \"defaultAction\"\n", deflt);
 	if (have)
 		sfw_free(&fw);
-	if (b.failed) {
-		free(b.s);
-		return NULL;
-	}
-	return b.s;
+	return sb_take(&b);
 }
 
 const char *storage_azurite(const char *bindir, char *buf, size_t n)
@@ -130,29 +94,6 @@ const char *storage_azurite(const char *bindir, char *buf, size_t n)
 			return buf;
 	}
 	return NULL;
-}
-
-static pid_t spawn_in(int nsfd, char *const argv[], const char *log)
-{
-	pid_t pid = fork();
-	if (pid < 0)
-		return -errno;
-	if (pid)
-		return pid;
-	setsid();
-	int fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-	int null = open("/dev/null", O_RDONLY);
-	if (fd >= 0) {
-		dup2(fd, 1);
-		dup2(fd, 2);
-	}
-	if (null >= 0)
-		dup2(null, 0);
-	if (netns_enter(nsfd) < 0)
-		_exit(127);
-	execv(argv[0], argv);
-	dprintf(2, "minet: cannot run %s: %s\n", argv[0], strerror(errno));
-	_exit(127);
 }
 
 static bool listening(int nsfd, u128 addr, int port)
@@ -172,13 +113,6 @@ out:
 	if (self >= 0)
 		close(self);
 	return ok;
-}
-
-static double mono(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 int storage_start(const struct lab *lab, const int *fds, const char *dir, const char *bindir, json_t *pids, FILE *msg)
@@ -206,7 +140,7 @@ int storage_start(const struct lab *lab, const int *fds, const char *dir, const 
 		snprintf(key, sizeof(key), "%s/%s.key", pki, h->name);
 		snprintf(log, sizeof(log), "%s/logs/%s.log", dir, h->name);
 		char *argv[] = { exe, sv, q, www, oa, acc, oc, cert, ok, key, NULL };
-		pid_t pid = spawn_in(fds[i], argv, log);
+		pid_t pid = cluster_spawn(fds[i], argv, log);
 		if (pid < 0) {
 			fprintf(msg, "minet: %s: cannot start openssl s_server: %s\n", h->name, strerror((int)-pid));
 			return -1;
@@ -239,7 +173,7 @@ int storage_start(const struct lab *lab, const int *fds, const char *dir, const 
 		char node[] = "/usr/bin/node", port[] = "443";
 		char *argv[] = { node, js, "--blobHost", a, "--blobPort", port, "--cert", cert, "--key", key,
 				 "--location", loc, "--skipApiVersionCheck", "--loose", "--silent", NULL };
-		pid_t pid = spawn_in(fds[i], argv, log);
+		pid_t pid = cluster_spawn(fds[i], argv, log);
 		if (pid < 0) {
 			fprintf(msg, "minet: %s: cannot start Azurite: %s\n", h->name, strerror((int)-pid));
 			return -1;
@@ -248,11 +182,11 @@ int storage_start(const struct lab *lab, const int *fds, const char *dir, const 
 		snprintf(k, sizeof(k), "azurite-%s", h->name);
 		json_object_set_new(pids, k, json_integer(pid));
 	}
-	double t0 = mono();
+	double t0 = monotonic_seconds();
 	for (size_t i = 0; i < lab->nhosts; i++) {
 		const struct lab_host *h = &lab->hosts[i];
 		while (((h->role == ROLE_STORAGE && azurite) || h->role == ROLE_SERVICE) && !listening(fds[i], h->addr, 443)) {
-			if (mono() - t0 > 30) {
+			if (monotonic_seconds() - t0 > 30) {
 				fprintf(msg, "minet: %s does not answer on 443 (see %s/logs/%s.log)\n", h->name, dir, h->name);
 				return -1;
 			}

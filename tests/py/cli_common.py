@@ -28,6 +28,15 @@ def run(args, stdin=None, cwd=None, timeout=120):
                           timeout=timeout)
 
 
+def lab_up(name):
+    """`minet up --name NAME` (taken down again and an error raised when it fails); the cluster's status --json."""
+    p = run(["up", "--name", name])
+    if p.returncode != 0:
+        run(["down", "--name", name])
+        raise RuntimeError("minet up failed: " + p.stderr)
+    return json.loads(run(["status", "--name", name, "--json"]).stdout)
+
+
 def tag_entry(name, prefixes, region=""):
     return {"name": name, "id": name,
             "properties": {"changeNumber": 1, "region": region, "regionId": 0, "platform": "Azure",

@@ -9,7 +9,7 @@ import tempfile
 import unittest
 import uuid
 
-from cli_common import run
+from cli_common import run, lab_up
 
 NAME = "e" + uuid.uuid4().hex[:6]
 DEPS = {"aad": "198.18.13.10", "monitor": "198.18.12.10", "eventhub-we": "198.18.11.10",
@@ -21,11 +21,7 @@ DEPS = {"aad": "198.18.13.10", "monitor": "198.18.12.10", "eventhub-we": "198.18
 class Dependencies(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        p = run(["up", "--name", NAME])
-        if p.returncode != 0:
-            run(["down", "--name", NAME])
-            raise RuntimeError("minet up failed: " + p.stderr)
-        cls.state = json.loads(run(["status", "--name", NAME, "--json"]).stdout)
+        cls.state = lab_up(NAME)
         cls.dir = tempfile.mkdtemp()
         run(["topology", "--default", "--export", cls.dir])
 

@@ -3,11 +3,10 @@ endpoint"): the instance's FQDN is a CNAME to a *.worker.vnet.* name with the pr
 ".vnet" is the management IP, which then takes a real mTLS management request. Real dnsmasq, real dig."""
 import json
 import os
-import subprocess
 import unittest
 import uuid
 
-from cli_common import MINET, run
+from cli_common import MINET, run, lab_up
 
 NAME = "d" + uuid.uuid4().hex[:6]
 
@@ -16,11 +15,7 @@ NAME = "d" + uuid.uuid4().hex[:6]
 class DnsNaming(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        p = run(["up", "--name", NAME])
-        if p.returncode != 0:
-            run(["down", "--name", NAME])
-            raise RuntimeError("minet up failed: " + p.stderr)
-        cls.state = json.loads(run(["status", "--name", NAME, "--json"]).stdout)
+        cls.state = lab_up(NAME)
 
     @classmethod
     def tearDownClass(cls):

@@ -5,7 +5,7 @@ import os
 import unittest
 import uuid
 
-from cli_common import MINET, run
+from cli_common import MINET, run, lab_up
 
 NAME = "m" + uuid.uuid4().hex[:6]
 
@@ -27,11 +27,7 @@ class MgmtIpUsage(unittest.TestCase):
 class MgmtIpLab(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        p = run(["up", "--name", NAME])
-        if p.returncode != 0:
-            run(["down", "--name", NAME])
-            raise RuntimeError("minet up failed: " + p.stderr)
-        cls.state = json.loads(run(["status", "--name", NAME, "--json"]).stdout)
+        cls.state = lab_up(NAME)
 
     @classmethod
     def tearDownClass(cls):

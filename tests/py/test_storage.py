@@ -8,7 +8,7 @@ import tempfile
 import unittest
 import uuid
 
-from cli_common import EXAMPLES, MINET, ROOT, run
+from cli_common import EXAMPLES, MINET, ROOT, run, lab_up
 
 NAME = "s" + uuid.uuid4().hex[:6]
 MGMT_IP = "198.51.100.10"
@@ -34,11 +34,7 @@ ADDR = {"storage-we": "198.18.10.10", "storage-ne": "198.18.20.10"}
 class StorageLab(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        p = run(["up", "--name", NAME])
-        if p.returncode != 0:
-            run(["down", "--name", NAME])
-            raise RuntimeError("minet up failed: " + p.stderr)
-        cls.state = json.loads(run(["status", "--name", NAME, "--json"]).stdout)
+        cls.state = lab_up(NAME)
         cls.tmp = tempfile.TemporaryDirectory()
         cls.files = {}
         for k, fw in FIREWALLS.items():
