@@ -9,21 +9,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "gen.h"
 #include "model/armtmpl.h"
-
-/* CPU time of this thread: the machine is shared, and time spent waiting for a core is not ours. */
-static double now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
-static int cmp(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return (x > y) - (x < y);
-}
 
 static char *generate(size_t *len)
 {
@@ -99,19 +86,19 @@ int main(int argc, char **argv)
 	       *t_rt = calloc((size_t)runs, sizeof(double));
 	size_t rules = 0, routes = 0;
 	for (int k = 0; k < runs; k++) {
-		double t0 = now_ms();
+		double t0 = cpu_now() * 1e3;
 		json_error_t je;
 		json_t *root = json_loadb(text, len, 0, &je);
-		double t1 = now_ms();
+		double t1 = cpu_now() * 1e3;
 		if (!root) {
 			fprintf(stderr, "generated template: %s\n", je.text);
 			return 2;
 		}
 		struct diag d = { .out = stderr, .file = "bench.json" };
 		json_t *nsgs = armtmpl_resources(root, NULL, "Microsoft.Network/networkSecurityGroups", &d);
-		double t2 = now_ms();
+		double t2 = cpu_now() * 1e3;
 		json_t *rts = armtmpl_resources(root, NULL, "Microsoft.Network/routeTables", &d);
-		double t3 = now_ms();
+		double t3 = cpu_now() * 1e3;
 		if (!nsgs || !rts)
 			return 2;
 		rules = json_array_size(json_object_get(json_object_get(json_array_get(nsgs, 0), "properties"), "securityRules"));
@@ -123,9 +110,9 @@ int main(int argc, char **argv)
 		json_decref(rts);
 		json_decref(root);
 	}
-	qsort(t_load, (size_t)runs, sizeof(double), cmp);
-	qsort(t_nsg, (size_t)runs, sizeof(double), cmp);
-	qsort(t_rt, (size_t)runs, sizeof(double), cmp);
+	qsort(t_load, (size_t)runs, sizeof(double), dbl_cmp);
+	qsort(t_nsg, (size_t)runs, sizeof(double), dbl_cmp);
+	qsort(t_rt, (size_t)runs, sizeof(double), dbl_cmp);
 	double load = t_load[runs / 2], nsg = t_nsg[runs / 2], rt = t_rt[runs / 2];
 	printf("ARM template of %.2f MB (%zu NSG rules by copy loops, %zu routes), CPU time, median of %d:\n", (double)len / 1e6, rules,
 	       routes, runs);

@@ -7,27 +7,15 @@
 #include <string.h>
 #include <time.h>
 
+#include "gen.h"
 #include "model/effective.h"
 #include "model/jsonin.h"
-
-static double now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static int dcmp(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
-}
 
 enum { RUNS = 41 };
 
 static void report(const char *what, double *t)
 {
-	qsort(t, RUNS, sizeof(*t), dcmp);
+	qsort(t, RUNS, sizeof(*t), dbl_cmp);
 	printf("  %-44s median %6.2f ms   fastest %6.2f ms\n", what, t[RUNS / 2] * 1e3, t[0] * 1e3);
 }
 
@@ -47,29 +35,29 @@ int main(int argc, char **argv)
 		struct nsg sub, nic, arm;
 		struct route_table rt;
 		bool hs, hn;
-		double t0 = now();
+		double t0 = cpu_now();
 		json_t *root = jsonin_load_file(argv[1], NSG_MAX_BYTES, &d);
 		if (!root || effective_nsg_load_json(&sub, &hs, &nic, &hn, root, argv[1], &env, &d) < 0)
 			return 2;
 		json_decref(root);
-		te[i] = now() - t0;
+		te[i] = cpu_now() - t0;
 		if (hs)
 			nsg_free(&sub);
 		if (hn)
 			nsg_free(&nic);
-		t0 = now();
+		t0 = cpu_now();
 		root = jsonin_load_file(argv[2], NSG_MAX_BYTES, &d);
 		if (!root || nsg_load_json(&arm, root, argv[2], &env, &d) < 0)
 			return 2;
 		json_decref(root);
-		ta[i] = now() - t0;
+		ta[i] = cpu_now() - t0;
 		nsg_free(&arm);
-		t0 = now();
+		t0 = cpu_now();
 		root = jsonin_load_file(argv[3], RT_MAX_BYTES, &d);
 		if (!root || effective_routes_load_json(&rt, root, argv[3], &d) < 0)
 			return 2;
 		json_decref(root);
-		tr[i] = now() - t0;
+		tr[i] = cpu_now() - t0;
 		rt_free(&rt);
 	}
 	printf("reading in-process (no tags file), CPU time of %d runs each, one core:\n", RUNS);

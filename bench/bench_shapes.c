@@ -8,20 +8,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "gen.h"
 #include "model/nsg.h"
-
-static double now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static int dcmp(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
-}
 
 enum { RUNS = 31 };
 
@@ -42,13 +30,13 @@ int main(int argc, char **argv)
 		double t[RUNS];
 		for (int i = 0; i < RUNS; i++) {
 			struct nsg g;
-			double t0 = now();
+			double t0 = cpu_now();
 			if (nsg_load_file(&g, argv[f], &env, &d) < 0)
 				return 2;
-			t[i] = now() - t0;
+			t[i] = cpu_now() - t0;
 			nsg_free(&g);
 		}
-		qsort(t, RUNS, sizeof(*t), dcmp);
+		qsort(t, RUNS, sizeof(*t), dbl_cmp);
 		if (f == 1)
 			base = t[RUNS / 2];
 		const char *name = strrchr(argv[f], '/');

@@ -16,6 +16,21 @@ static inline double now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* CPU time of this thread, in seconds: on a shared machine, time spent waiting for a core is not ours. */
+static inline double cpu_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* qsort order of doubles (for medians). */
+static inline int dbl_cmp(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return (x > y) - (x < y);
+}
+
 static inline uint64_t rnd(uint64_t *s)
 {
 	*s ^= *s >> 12;
