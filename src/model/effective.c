@@ -198,6 +198,23 @@ static int one_address(const char *s, const char *path, json_t *tm, const struct
 	return 0;
 }
 
+/* A field's single form (one_key) and list form (many_key), each NULL when absent or empty. 0, or -1 when either
+ * has the wrong type (reported). */
+static int one_or_many(json_t *r, const char *base, const char *one_key, const char *many_key, const char **one,
+		       json_t **many, struct diag *d)
+{
+	int before = d->errors;
+	get_arr(r, base, many_key, many, d);
+	get_str(r, base, one_key, one, d);
+	if (d->errors != before)
+		return -1;
+	if (*one && !**one)
+		*one = NULL;
+	if (*many && !json_array_size(*many))
+		*many = NULL;
+	return 0;
+}
+
 /* An address side: Azure's expansion when it gave one, else the prefixes, else the prefix. The text shown is
  * what the rule says ("Internet", "10.0.0.0/24, 10.1.0.0/24"), not the expansion. */
 static int eff_addr(json_t *r, const char *base, const char *expanded_key, const char *many_key, const char *one_key,
@@ -210,14 +227,8 @@ static int eff_addr(json_t *r, const char *base, const char *expanded_key, const
 	int before = d->errors;
 
 	get_arr(r, base, expanded_key, &exp, d);
-	get_arr(r, base, many_key, &many, d);
-	get_str(r, base, one_key, &one, d);
-	if (d->errors != before)
+	if (one_or_many(r, base, one_key, many_key, &one, &many, d) < 0 || d->errors != before)
 		return -1;
-	if (one && !*one)
-		one = NULL;
-	if (many && !json_array_size(many))
-		many = NULL;
 	if (exp && !json_array_size(exp))
 		exp = NULL;
 	if (!one && !many && !exp) {
@@ -279,16 +290,9 @@ static int eff_ports(json_t *r, const char *base, const char *one_key, const cha
 	char p[P], mp[P];
 	const char *one = NULL, *k1 = one_key, *k2 = many_key;
 	json_t *many = NULL;
-	int before = d->errors;
 
-	get_arr(r, base, many_key, &many, d);
-	get_str(r, base, one_key, &one, d);
-	if (d->errors != before)
+	if (one_or_many(r, base, one_key, many_key, &one, &many, d) < 0)
 		return -1;
-	if (one && !*one)
-		one = NULL;
-	if (many && !json_array_size(many))
-		many = NULL;
 	if (!one && !many) {
 		diag_err(d, at(p, base, one_key), "missing (and %s is empty)", many_key);
 		return -1;
