@@ -115,9 +115,42 @@ out:
 	return ok;
 }
 
+/* A certificate from the cluster's CA for host h (its name and address as SANs): cert and key (400 bytes each) get
+ * the paths. 0 or -1 (reported). */
+static int host_cert(const char *pki, const struct lab_host *h, char *cert, char *key, FILE *msg)
+{
+	char san[200], err[256], a[ADDR_STRLEN];
+	snprintf(san, sizeof(san), "DNS:%s,IP:%s", h->name, addr_format(h->addr, a));
+	struct pki_issue_opts o = { .role = PKI_ROLE_AGENT, .san = san };
+	if (pki_issue(pki, h->name, &o, err, sizeof(err)) < 0) {
+		fprintf(msg, "minet: pki: %s\n", err);
+		return -1;
+	}
+	snprintf(cert, 400, "%s/%s.pem", pki, h->name);
+	snprintf(key, 400, "%s/%s.key", pki, h->name);
+	return 0;
+}
+
+/* Start argv (what: its name in messages) in h's namespace, logging to DIR/logs/HOST.log; its pid goes into pids
+ * as "TAG-HOST". 0 or -1 (reported). */
+static int host_start(int nsfd, const struct lab_host *h, char *const argv[], const char *what, const char *tag,
+		      const char *dir, json_t *pids, FILE *msg)
+{
+	char log[400], k[64];
+	snprintf(log, sizeof(log), "%s/logs/%s.log", dir, h->name);
+	pid_t pid = cluster_spawn(nsfd, argv, log);
+	if (pid < 0) {
+		fprintf(msg, "minet: %s: cannot start %s: %s\n", h->name, what, strerror((int)-pid));
+		return -1;
+	}
+	snprintf(k, sizeof(k), "%s-%s", tag, h->name);
+	json_object_set_new(pids, k, json_integer(pid));
+	return 0;
+}
+
 int storage_start(const struct lab *lab, const int *fds, const char *dir, const char *bindir, json_t *pids, FILE *msg)
 {
-	char js[600], pki[300], cert[400], key[400], loc[400], log[400], san[200], err[256], a[ADDR_STRLEN];
+	char js[600], pki[300], cert[400], key[400], loc[400], a[ADDR_STRLEN];
 	bool any = false, azurite = true;
 	snprintf(pki, sizeof(pki), "%s/pki", dir);
 	/* The seed's other dependencies (AzureActiveDirectory, AzureMonitor, EventHub, AzureCloud): a trivial HTTPS
@@ -127,27 +160,14 @@ int storage_start(const struct lab *lab, const int *fds, const char *dir, const 
 		any |= h->role == ROLE_STORAGE;
 		if (h->role != ROLE_SERVICE)
 			continue;
-		snprintf(san, sizeof(san), "DNS:%s,IP:%s", h->name, addr_format(h->addr, a));
-		struct pki_issue_opts o = { .role = PKI_ROLE_AGENT, .san = san };
-		if (pki_issue(pki, h->name, &o, err, sizeof(err)) < 0) {
-			fprintf(msg, "minet: pki: %s\n", err);
+		if (host_cert(pki, h, cert, key, msg) < 0)
 			return -1;
-		}
 		char acc[80], exe[] = "/usr/bin/openssl", sv[] = "s_server", q[] = "-quiet", www[] = "-www",
 		     oa[] = "-accept", oc[] = "-cert", ok[] = "-key";
-		snprintf(acc, sizeof(acc), "%s:443", a);
-		snprintf(cert, sizeof(cert), "%s/%s.pem", pki, h->name);
-		snprintf(key, sizeof(key), "%s/%s.key", pki, h->name);
-		snprintf(log, sizeof(log), "%s/logs/%s.log", dir, h->name);
+		snprintf(acc, sizeof(acc), "%s:443", addr_format(h->addr, a));
 		char *argv[] = { exe, sv, q, www, oa, acc, oc, cert, ok, key, NULL };
-		pid_t pid = cluster_spawn(fds[i], argv, log);
-		if (pid < 0) {
-			fprintf(msg, "minet: %s: cannot start openssl s_server: %s\n", h->name, strerror((int)-pid));
+		if (host_start(fds[i], h, argv, "openssl s_server", "https", dir, pids, msg) < 0)
 			return -1;
-		}
-		char k[64];
-		snprintf(k, sizeof(k), "https-%s", h->name);
-		json_object_set_new(pids, k, json_integer(pid));
 	}
 	if (any && !storage_azurite(bindir, js, sizeof(js))) {
 		fprintf(msg, "minet: Azurite is not installed (sh scripts/install-deps): the storage hosts serve no blobs\n");
@@ -159,28 +179,16 @@ int storage_start(const struct lab *lab, const int *fds, const char *dir, const 
 		const struct lab_host *h = &lab->hosts[i];
 		if (h->role != ROLE_STORAGE || !azurite)
 			continue;
-		snprintf(san, sizeof(san), "DNS:%s,IP:%s", h->name, addr_format(h->addr, a));
-		struct pki_issue_opts o = { .role = PKI_ROLE_AGENT, .san = san };
-		if (pki_issue(pki, h->name, &o, err, sizeof(err)) < 0) {
-			fprintf(msg, "minet: pki: %s\n", err);
+		if (host_cert(pki, h, cert, key, msg) < 0)
 			return -1;
-		}
-		snprintf(cert, sizeof(cert), "%s/%s.pem", pki, h->name);
-		snprintf(key, sizeof(key), "%s/%s.key", pki, h->name);
 		snprintf(loc, sizeof(loc), "%s/storage/%s", dir, h->name);
 		mkdir(loc, 0700);
-		snprintf(log, sizeof(log), "%s/logs/%s.log", dir, h->name);
 		char node[] = "/usr/bin/node", port[] = "443";
+		addr_format(h->addr, a);
 		char *argv[] = { node, js, "--blobHost", a, "--blobPort", port, "--cert", cert, "--key", key,
 				 "--location", loc, "--skipApiVersionCheck", "--loose", "--silent", NULL };
-		pid_t pid = cluster_spawn(fds[i], argv, log);
-		if (pid < 0) {
-			fprintf(msg, "minet: %s: cannot start Azurite: %s\n", h->name, strerror((int)-pid));
+		if (host_start(fds[i], h, argv, "Azurite", "azurite", dir, pids, msg) < 0)
 			return -1;
-		}
-		char k[64];
-		snprintf(k, sizeof(k), "azurite-%s", h->name);
-		json_object_set_new(pids, k, json_integer(pid));
 	}
 	double t0 = monotonic_seconds();
 	for (size_t i = 0; i < lab->nhosts; i++) {
