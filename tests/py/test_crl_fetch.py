@@ -36,19 +36,15 @@ def group_rss_kib(pgid):
     return total
 
 
-class HostileHttp:
-    """A raw HTTP/1.1 server on 127.0.0.1; `mode` says how it answers each connection."""
+class LocalServer:
+    """A server thread on 127.0.0.1 (an ephemeral port): subclasses give `loop`, which runs until `stop` is set."""
 
-    def __init__(self, crl_path):
-        self.crl_path = crl_path
-        self.mode = "good"
-        self.conns = 0
-        self.sent = 0
+    def listen_on(self, sock, backlog=None):
         self.stop = threading.Event()
-        self.sock = socket.socket()
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock = sock
         self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(16)
+        if backlog:
+            self.sock.listen(backlog)
         self.sock.settimeout(0.2)
         self.port = self.sock.getsockname()[1]
         self.t = threading.Thread(target=self.loop, daemon=True)
@@ -58,6 +54,19 @@ class HostileHttp:
         self.stop.set()
         self.t.join(5)
         self.sock.close()
+
+
+class HostileHttp(LocalServer):
+    """A raw HTTP/1.1 server on 127.0.0.1; `mode` says how it answers each connection."""
+
+    def __init__(self, crl_path):
+        self.crl_path = crl_path
+        self.mode = "good"
+        self.conns = 0
+        self.sent = 0
+        sock = socket.socket()
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.listen_on(sock, backlog=16)
 
     def loop(self):
         while not self.stop.is_set():
@@ -120,7 +129,7 @@ class HostileHttp:
             c.close()
 
 
-class FakeDns:
+class FakeDns(LocalServer):
     """A UDP DNS server on 127.0.0.1: `mode` is 'servfail', 'nxdomain', 'silent' (never answers), 'slow' (answers
     after `delay` s) or 'ok' (every A query -> 127.0.0.1; AAAA -> no data)."""
 
@@ -128,18 +137,7 @@ class FakeDns:
         self.mode = "servfail"
         self.delay = 0.0
         self.queries = 0
-        self.stop = threading.Event()
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.settimeout(0.2)
-        self.port = self.sock.getsockname()[1]
-        self.t = threading.Thread(target=self.loop, daemon=True)
-        self.t.start()
-
-    def close(self):
-        self.stop.set()
-        self.t.join(5)
-        self.sock.close()
+        self.listen_on(socket.socket(socket.AF_INET, socket.SOCK_DGRAM))
 
     def loop(self):
         while not self.stop.is_set():
