@@ -11,6 +11,19 @@ void ipset_free(struct ipset *s)
 	s->n = s->cap = 0;
 }
 
+/* Room for n ranges in all, so that a result of known bound is built without growing. -1 out of memory. */
+static int reserve(struct ipset *s, size_t n)
+{
+	if (n <= s->cap)
+		return 0;
+	struct range *r = realloc(s->r, n * sizeof(*r));
+	if (!r)
+		return -1;
+	s->r = r;
+	s->cap = n;
+	return 0;
+}
+
 int ipset_add_range(struct ipset *s, u128 lo, u128 hi)
 {
 	if (s->n == s->cap) {
@@ -134,6 +147,8 @@ int ipset_copy(struct ipset *dst, const struct ipset *src)
 int ipset_union(struct ipset *dst, const struct ipset *a, const struct ipset *b)
 {
 	*dst = (struct ipset){ 0 };
+	if (reserve(dst, a->n + b->n) < 0)
+		return -1;
 	for (size_t i = 0; i < a->n; i++)
 		if (ipset_add_range(dst, a->r[i].lo, a->r[i].hi) < 0)
 			return -1;
@@ -148,6 +163,8 @@ int ipset_intersect(struct ipset *dst, const struct ipset *a, const struct ipset
 {
 	*dst = (struct ipset){ 0 };
 	size_t i = 0, j = 0;
+	if (reserve(dst, a->n + b->n) < 0)
+		return -1;
 	while (i < a->n && j < b->n) {
 		u128 lo = a->r[i].lo > b->r[j].lo ? a->r[i].lo : b->r[j].lo;
 		u128 hi = a->r[i].hi < b->r[j].hi ? a->r[i].hi : b->r[j].hi;
@@ -166,6 +183,8 @@ int ipset_complement(struct ipset *dst, const struct ipset *a)
 	*dst = (struct ipset){ 0 };
 	u128 next = 0;
 	bool done = false;
+	if (reserve(dst, a->n + 1) < 0)
+		return -1;
 	for (size_t i = 0; i < a->n && !done; i++) {
 		if (a->r[i].lo > next && ipset_add_range(dst, next, a->r[i].lo - 1) < 0)
 			return -1;
