@@ -144,18 +144,29 @@ int ipset_copy(struct ipset *dst, const struct ipset *src)
 	return 0;
 }
 
+/* Append [lo, hi] to a normalized set whose ranges all start at or before lo, merging it into the last range
+ * when they overlap or touch. The room is reserved. */
+static void append_merged(struct ipset *s, u128 lo, u128 hi)
+{
+	struct range *last = s->n ? &s->r[s->n - 1] : NULL;
+	if (last && (last->hi == U128_MAX || lo <= last->hi + 1)) {
+		if (hi > last->hi)
+			last->hi = hi;
+		return;
+	}
+	s->r[s->n++] = (struct range){ lo, hi };
+}
+
 int ipset_union(struct ipset *dst, const struct ipset *a, const struct ipset *b)
 {
 	*dst = (struct ipset){ 0 };
 	if (reserve(dst, a->n + b->n) < 0)
 		return -1;
-	for (size_t i = 0; i < a->n; i++)
-		if (ipset_add_range(dst, a->r[i].lo, a->r[i].hi) < 0)
-			return -1;
-	for (size_t i = 0; i < b->n; i++)
-		if (ipset_add_range(dst, b->r[i].lo, b->r[i].hi) < 0)
-			return -1;
-	ipset_normalize(dst);
+	size_t i = 0, j = 0;
+	while (i < a->n || j < b->n) {
+		const struct range *r = j == b->n || (i < a->n && a->r[i].lo <= b->r[j].lo) ? &a->r[i++] : &b->r[j++];
+		append_merged(dst, r->lo, r->hi);
+	}
 	return 0;
 }
 
