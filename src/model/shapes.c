@@ -10,6 +10,7 @@
 
 #include "model/armtmpl.h"
 #include "model/effective.h"
+#include "model/jsonfast.h"
 #include "model/jsonin.h"
 
 #define MAX_DEPTH 8
@@ -1131,7 +1132,7 @@ json_t *shapes_read(const char *file, size_t max_bytes, struct diag *d)
 {
 	size_t len;
 	json_error_t err;
-	char *buf = jsonin_read_file(file, max_bytes, 0, &len, d);
+	char *buf = jsonin_read_file(file, max_bytes, JSONFAST_PADDING, &len, d);
 	if (!buf)
 		return NULL;
 	if (len == 0) {
@@ -1139,7 +1140,7 @@ json_t *shapes_read(const char *file, size_t max_bytes, struct diag *d)
 		diag_err(d, NULL, "empty file, expected a JSON object");
 		return NULL;
 	}
-	json_t *root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &err);
+	json_t *root = jsonfast_loadb(buf, len, JSONFAST_PADDING, &err);
 	free(buf);
 	if (!root)
 		diag_err(d, NULL, "line %d, column %d: %s", err.line, err.column, err.text);
