@@ -5,9 +5,11 @@
 // it always did.
 #include "model/jsonfast.h"
 
+#include <algorithm>
 #include <cstring>
 #include <memory>
 #include <simdjson.h>
+#include <vector>
 
 using namespace simdjson;
 
@@ -23,17 +25,86 @@ bool has_nul(std::string_view s)
 	return memchr(s.data(), 0, s.size()) != nullptr;
 }
 
-// The tree for e, or NULL: give up (or out of memory).
-json_t *build(dom::element e)
+// Would json_loadb read e as it is, with nothing of it kept? (A left-out subtree, see jsonfast_prune.)
+bool check(dom::element e)
 {
+	switch (e.type()) {
+	case dom::element_type::ARRAY: {
+		dom::array arr;
+		if (e.get_array().get(arr))
+			return false;
+		for (dom::element x : arr)
+			if (!check(x))
+				return false;
+		return true;
+	}
+	case dom::element_type::OBJECT: {
+		dom::object obj;
+		if (e.get_object().get(obj))
+			return false;
+		std::vector<std::string_view> keys;
+		for (dom::key_value_pair kv : obj) {
+			if (has_nul(kv.key) || !check(kv.value))
+				return false;
+			keys.push_back(kv.key);
+		}
+		std::sort(keys.begin(), keys.end());
+		return std::adjacent_find(keys.begin(), keys.end()) == keys.end();
+	}
+	case dom::element_type::UINT64:
+		return false;
+	case dom::element_type::STRING:
+		return !has_nul(e.get_string().value_unsafe());
+	default:
+		return true;
+	}
+}
+
+// The paths being followed down the tree: each points at its next segment (nullptr: the path ends here).
+constexpr size_t MAX_FOLLOWED = 16;
+struct followed {
+	const char *const *seg[MAX_FOLLOWED];
+	size_t n = 0;
+};
+
+// The paths of f that go on into the member (key) or array element (nullptr) below: whether one of them ends there
+// (the child is left out) goes to *leave.
+followed step(const followed &f, const std::string_view *key, bool *leave)
+{
+	followed c;
+	*leave = false;
+	for (size_t i = 0; i < f.n; i++) {
+		const char *s = *f.seg[i];
+		bool any = !strcmp(s, "*"); // array elements only: a member named "*" is not one
+		if (key ? any || *key != s : !any)
+			continue;
+		if (!f.seg[i][1])
+			*leave = true;
+		else
+			c.seg[c.n++] = f.seg[i] + 1;
+	}
+	return c;
+}
+
+// The tree for e, or NULL: give up (or out of memory). f: the left-out paths that lead into e.
+json_t *build(dom::element e, const followed &f)
+{
+	bool leave = false;
 	switch (e.type()) {
 	case dom::element_type::ARRAY: {
 		dom::array arr;
 		json_t *a = e.get_array().get(arr) ? nullptr : json_array();
 		if (!a)
 			return nullptr;
+		followed c = f.n ? step(f, nullptr, &leave) : followed();
 		for (dom::element x : arr) {
-			json_t *v = build(x);
+			if (f.n && leave) {
+				if (check(x))
+					continue;
+				json_decref(a);
+				return nullptr;
+			}
+			json_t *v = build(x, c);
 			if (!v || json_array_append_new(a, v) < 0) {
 				json_decref(a);
 				return nullptr;
@@ -44,11 +115,31 @@ json_t *build(dom::element e)
 	case dom::element_type::OBJECT: {
 		dom::object obj;
 		json_t *o = e.get_object().get(obj) ? nullptr : json_object();
+		std::string_view left[MAX_FOLLOWED]; // the keys left out here, for repeats of them
+		size_t nleft = 0;
 		if (!o)
 			return nullptr;
 		for (dom::key_value_pair kv : obj) {
 			size_t before = json_object_size(o);
-			json_t *v = has_nul(kv.key) ? nullptr : build(kv.value); // jansson refuses NUL in keys
+			followed c = f.n ? step(f, &kv.key, &leave) : followed();
+			if (f.n && leave) {
+				bool again = false;
+				for (size_t i = 0; i < nleft; i++)
+					again |= left[i] == kv.key;
+				if (again || nleft == MAX_FOLLOWED || json_object_getn(o, kv.key.data(), kv.key.size()) ||
+				    has_nul(kv.key) || !check(kv.value)) {
+					json_decref(o);
+					return nullptr;
+				}
+				left[nleft++] = kv.key;
+				continue;
+			}
+			for (size_t i = 0; i < nleft; i++)
+				if (left[i] == kv.key) {
+					json_decref(o);
+					return nullptr;
+				}
+			json_t *v = has_nul(kv.key) ? nullptr : build(kv.value, c); // jansson refuses NUL in keys
 			/* a repeated key replaces the value: the size tells (jansson refuses it, JSON_REJECT_DUPLICATES) */
 			if (!v || json_object_setn_new_nocheck(o, kv.key.data(), kv.key.size(), v) < 0 ||
 			    json_object_size(o) == before) {
@@ -79,6 +170,27 @@ json_t *build(dom::element e)
 	return nullptr;
 }
 
+// The paths of the rules whose conditions the root meets.
+followed rules_met(dom::element root, const struct jsonfast_prune *rules, size_t nrules)
+{
+	followed f;
+	dom::object obj;
+	if (root.get_object().get(obj))
+		return f;
+	for (size_t r = 0; r < nrules; r++) {
+		bool met = true;
+		dom::element v;
+		for (const char *const *k = rules[r].has; k && *k && met; k++)
+			met = !obj.at_key(*k).get(v) && !v.is_null();
+		for (const char *const *k = rules[r].objects; k && *k && met; k++)
+			met = !obj.at_key(*k).get(v) && v.is_object();
+		for (const char *const *const *p = rules[r].paths; met && *p; p++)
+			if (**p && f.n < MAX_FOLLOWED)
+				f.seg[f.n++] = *p;
+	}
+	return f;
+}
+
 // An escaped UTF-16 surrogate (\uD800-\uDFFF) anywhere: jansson's pairing rules decide, not simdjson's.
 bool has_escaped_surrogate(const char *buf, size_t len)
 {
@@ -95,6 +207,12 @@ bool has_escaped_surrogate(const char *buf, size_t len)
 
 extern "C" json_t *jsonfast_loadb(const char *buf, size_t len, size_t padding, json_error_t *err)
 {
+	return jsonfast_loadb_pruned(buf, len, padding, nullptr, 0, err);
+}
+
+extern "C" json_t *jsonfast_loadb_pruned(const char *buf, size_t len, size_t padding,
+					 const struct jsonfast_prune *rules, size_t nrules, json_error_t *err)
+{
 	static thread_local std::unique_ptr<dom::parser> kept;
 	std::unique_ptr<dom::parser> own;
 	dom::parser *parser;
@@ -110,6 +228,6 @@ extern "C" json_t *jsonfast_loadb(const char *buf, size_t len, size_t padding, j
 	json_t *t = nullptr;
 	if (parser && !has_escaped_surrogate(buf, len) &&
 	    !parser->parse(buf, len, padding < SIMDJSON_PADDING).get(root) && (root.is_object() || root.is_array()))
-		t = build(root);
+		t = build(root, rules_met(root, rules, nrules));
 	return t ? t : json_loadb(buf, len, JSON_REJECT_DUPLICATES, err);
 }

@@ -1161,6 +1161,29 @@ int shapes_dispatch(json_t *v, const char *upath, enum shape_kind kind, struct s
 
 /* ---- loading one argument ---- */
 
+/* What no shape reads of a Terraform plan, left out while parsing (jsonfast.h): a resource change's before and
+ * sensitivity masks, its after when planned_values has the planned resources (conv_terraform reads after only
+ * without them), and the configuration, prior state and drift. A plan is about as big again as its
+ * planned_values because of them. */
+static const char *const tf_plan_keys[] = { "format_version", NULL };
+static const char *const tf_pv[] = { "planned_values", NULL };
+static const char *const tf_rc[] = { "resource_changes", NULL };
+static const char *const tf_before[] = { "resource_changes", "*", "change", "before", NULL };
+static const char *const tf_after[] = { "resource_changes", "*", "change", "after", NULL };
+static const char *const tf_before_sens[] = { "resource_changes", "*", "change", "before_sensitive", NULL };
+static const char *const tf_after_sens[] = { "resource_changes", "*", "change", "after_sensitive", NULL };
+static const char *const tf_config[] = { "configuration", NULL };
+static const char *const tf_prior[] = { "prior_state", NULL };
+static const char *const tf_drift[] = { "resource_drift", NULL };
+static const char *const *const tf_with_pv[] = { tf_after, NULL };
+static const char *const *const tf_always[] = { tf_before, tf_before_sens, tf_after_sens, tf_config, tf_prior,
+						tf_drift, NULL };
+static const struct jsonfast_prune tf_prune[] = {
+	{ tf_plan_keys, tf_pv, tf_with_pv },
+	{ tf_plan_keys, tf_rc, tf_always },
+	{ tf_plan_keys, tf_pv, tf_always },
+};
+
 json_t *shapes_read(const char *file, size_t max_bytes, struct diag *d)
 {
 	size_t len;
@@ -1173,7 +1196,8 @@ json_t *shapes_read(const char *file, size_t max_bytes, struct diag *d)
 		diag_err(d, NULL, "empty file, expected a JSON object");
 		return NULL;
 	}
-	json_t *root = jsonfast_loadb(buf, len, JSONFAST_PADDING, &err);
+	json_t *root = jsonfast_loadb_pruned(buf, len, JSONFAST_PADDING, tf_prune, sizeof(tf_prune) / sizeof(tf_prune[0]),
+					     &err);
 	free(buf);
 	if (!root)
 		diag_err(d, NULL, "line %d, column %d: %s", err.line, err.column, err.text);

@@ -120,6 +120,59 @@ static void test_random(void **st)
 	}
 }
 
+/* Left-out members: the tree of `expect` (the text without them), or json_loadb's error on the whole text. */
+static const char *const has_v[] = { "v", NULL }, *const obj_p[] = { "p", NULL };
+static const char *const after[] = { "rc", "*", "ch", "after", NULL }, *const cfg[] = { "cfg", NULL };
+static const char *const *const paths[] = { after, cfg, NULL };
+static const struct jsonfast_prune rule = { has_v, obj_p, paths };
+
+static void pruned(const char *text, const char *expect)
+{
+	size_t len = strlen(text);
+	json_error_t e1, e2;
+	json_t *a = jsonfast_loadb_pruned(text, len, 0, &rule, 1, &e1);
+	json_t *b = expect ? json_loadb(expect, strlen(expect), JSON_REJECT_DUPLICATES, &e2)
+			   : json_loadb(text, len, JSON_REJECT_DUPLICATES, &e2);
+	if (!expect) {
+		assert_null(b);
+		assert_null(a);
+		assert_string_equal(e1.text, e2.text);
+		assert_int_equal(e1.line, e2.line);
+		assert_int_equal(e1.column, e2.column);
+		return;
+	}
+	assert_non_null(a);
+	assert_non_null(b);
+	char *sa = json_dumps(a, JSON_PRESERVE_ORDER), *sb = json_dumps(b, JSON_PRESERVE_ORDER);
+	assert_string_equal(sa, sb);
+	free(sa);
+	free(sb);
+	json_decref(a);
+	json_decref(b);
+}
+
+static void test_prune(void **st)
+{
+	pruned("{\"v\":1,\"p\":{},\"rc\":[{\"ch\":{\"after\":{\"x\":[1,2]},\"u\":1}},{\"ch\":{\"after\":null}},3],"
+	       "\"cfg\":{\"a\":1},\"z\":2}",
+	       "{\"v\":1,\"p\":{},\"rc\":[{\"ch\":{\"u\":1}},{\"ch\":{}},3],\"z\":2}");
+	/* the rule applies only when the root has v (not null) and p (an object) */
+	pruned("{\"v\":null,\"p\":{},\"cfg\":1}", "{\"v\":null,\"p\":{},\"cfg\":1}");
+	pruned("{\"v\":1,\"p\":[],\"cfg\":1}", "{\"v\":1,\"p\":[],\"cfg\":1}");
+	pruned("{\"p\":{},\"cfg\":1}", "{\"p\":{},\"cfg\":1}");
+	pruned("[{\"v\":1,\"p\":{},\"cfg\":1}]", "[{\"v\":1,\"p\":{},\"cfg\":1}]");
+	/* what is left out is still checked as json_loadb checks it */
+	pruned("{\"v\":1,\"p\":{},\"cfg\":{\"a\":1,\"a\":2}}", NULL);
+	pruned("{\"v\":1,\"p\":{},\"cfg\":1,\"cfg\":2}", NULL);
+	pruned("{\"cfg\":1,\"v\":1,\"p\":{},\"cfg\":2}", NULL);
+	pruned("{\"v\":1,\"p\":{},\"cfg\":[18446744073709551615]}", NULL);
+	pruned("{\"v\":1,\"p\":{},\"cfg\":[\"a\\u0000\"]}", NULL);
+	pruned("{\"v\":1,\"p\":{},\"cfg\":{\"a\\u0000\":1}}", NULL);
+	pruned("{\"v\":1,\"p\":{},\"rc\":[{\"ch\":{\"after\":1,\"after\":2}}]}", NULL);
+	pruned("{\"v\":1,\"p\":{},\"rc\":[{\"ch\":{\"after\":{\"k\":[{\"d\":1,\"d\":1}]}}}]}", NULL);
+	pruned("{\"v\":1,\"p\":{},\"cfg\":[1,}", NULL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -127,6 +180,7 @@ int main(void)
 		cmocka_unit_test(test_jansson_refuses),
 		cmocka_unit_test(test_depth),
 		cmocka_unit_test(test_random),
+		cmocka_unit_test(test_prune),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
