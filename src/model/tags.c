@@ -258,6 +258,114 @@ int tagdb_load_json(struct tagdb *db, json_t *root, const char *file, struct dia
 
 /* ---- the fast path for good files (tagscan.h) ---- */
 
+static int hexval(unsigned char ch)
+{
+	if (ch >= '0' && ch <= '9')
+		return ch - '0';
+	ch |= 0x20;
+	return ch >= 'a' && ch <= 'f' ? ch - 'a' + 10 : -1;
+}
+
+/* The plain forms Service Tags files use: a.b.c.d (no leading zeros) or IPv6 hex groups with at most one "::"
+ * (no embedded IPv4), then "/" and one to three digits, or nothing. A subset of what cidr_parse accepts, with the
+ * same result; 1 when s[0..n) is such a prefix, 0 when cidr_parse must decide (other forms, or host bits set). */
+static int cidr_plain(const char *s, size_t n, struct cidr *out)
+{
+	const char *p = s, *end = s + n;
+	u128 a = 0;
+	bool v4;
+	if (n && *p >= '0' && *p <= '9' && memchr(s, '.', n)) {
+		uint32_t v = 0;
+		for (int i = 0; i < 4; i++) {
+			if (i && (p == end || *p++ != '.'))
+				return 0;
+			if (p == end || *p < '0' || *p > '9')
+				return 0;
+			unsigned o = (unsigned)(*p++ - '0');
+			for (int k = 0; k < 2 && p < end && *p >= '0' && *p <= '9'; k++) {
+				if (o == 0)
+					return 0; /* a leading zero: inet_pton refuses it */
+				o = o * 10 + (unsigned)(*p++ - '0');
+			}
+			if (o > 255 || (p < end && *p >= '0' && *p <= '9'))
+				return 0;
+			v = v << 8 | o;
+		}
+		a = addr_from_v4(v);
+		v4 = true;
+	} else {
+		uint16_t g[8];
+		int ng = 0, gap = -1;
+		if (end - p >= 2 && p[0] == ':' && p[1] == ':') {
+			gap = 0;
+			p += 2;
+		}
+		while (p < end && *p != '/') {
+			unsigned x = 0;
+			int nd = 0, h;
+			while (p < end && (h = hexval((unsigned char)*p)) >= 0 && nd < 5)
+				x = x << 4 | (unsigned)h, nd++, p++;
+			if (nd == 0 || nd > 4 || ng == 8)
+				return 0;
+			g[ng++] = (uint16_t)x;
+			if (p == end || *p == '/')
+				break;
+			if (*p != ':')
+				return 0;
+			p++;
+			if (p < end && *p == ':') {
+				if (gap >= 0)
+					return 0;
+				gap = ng;
+				p++;
+				if (p == end || *p == '/')
+					break;
+			} else if (p == end || *p == '/') {
+				return 0; /* a trailing single ':' */
+			}
+		}
+		if (gap < 0 ? ng != 8 : ng > 7)
+			return 0;
+		for (int i = 0, k = 0; i < 8; i++) {
+			bool zero = gap >= 0 && i >= gap && i < gap + 8 - ng;
+			a = a << 16 | (zero ? 0 : g[k++]);
+		}
+		v4 = false;
+	}
+	unsigned max = v4 ? 32 : 128, len = max;
+	if (p < end) {
+		if (*p++ != '/' || p == end || end - p > 3)
+			return 0;
+		len = 0;
+		for (; p < end; p++) {
+			if (*p < '0' || *p > '9')
+				return 0;
+			len = len * 10 + (unsigned)(*p - '0');
+		}
+		if (len > max)
+			return 0;
+	}
+	unsigned hostbits = max - len;
+	u128 mask = hostbits == 128 ? U128_MAX : (((u128)1 << hostbits) - 1);
+	if (a & mask)
+		return 0;
+	*out = (struct cidr){ .lo = a, .hi = a | mask, .len = (uint8_t)len, .v4 = v4 };
+	return 1;
+}
+
+int tags_prefix_parse(const char *s, size_t n, struct cidr *out)
+{
+	char buf[64];
+	const char *why;
+	if (cidr_plain(s, n, out))
+		return 0;
+	if (n >= sizeof(buf) || memchr(s, 0, n))
+		return -1;
+	memcpy(buf, s, n);
+	buf[n] = 0;
+	return cidr_parse(buf, out, &why);
+}
+
 struct scan {
 	struct tagdb *db;
 	const char *file;
@@ -285,12 +393,11 @@ static int scan_begin(void *ctx, const char *name, size_t nlen, const char *regi
 	return 0;
 }
 
-static int scan_prefix(void *ctx, const char *text)
+static int scan_prefix(void *ctx, const char *text, size_t len)
 {
 	struct scan *s = ctx;
 	struct cidr c;
-	const char *why;
-	if (cidr_parse(text, &c, &why) < 0 || ipset_add_cidr(&s->t.set, &c) < 0)
+	if (tags_prefix_parse(text, len, &c) < 0 || ipset_add_cidr(&s->t.set, &c) < 0)
 		goto fail;
 	if (s->t.nprefixes == s->cap) {
 		s->cap = s->cap ? s->cap * 2 : 16;

@@ -43,6 +43,10 @@ const struct service_tag *tagdb_find(const struct tagdb *db, const char *name);
 
 void tagdb_free(struct tagdb *db);
 
+/* One published prefix, s[0..n) (not NUL-terminated): the result of cidr_parse on it, faster for the plain
+ * forms the files use. 0, or -1 when cidr_parse refuses it (or it holds a NUL). */
+int tags_prefix_parse(const char *s, size_t n, struct cidr *out);
+
 /* The order in which tag routes win exact-prefix ties (§3.3): regional tags 1, global tags 2,
  * AzureCloud.<region> 3, AzureCloud 4. (An explicit prefix is 0.) */
 int tag_route_rank(const struct service_tag *t);

@@ -60,12 +60,7 @@ int scan_entry(dom::element item, const struct tagscan_ops *ops, void *ctx)
 		return -1;
 	for (dom::element p : prefixes) {
 		std::string_view s;
-		char buf[64];
-		if (p.get_string().get(s) || s.size() >= sizeof(buf))
-			return -1;
-		memcpy(buf, s.data(), s.size());
-		buf[s.size()] = 0;
-		if (ops->prefix(ctx, buf))
+		if (p.get_string().get(s) || ops->prefix(ctx, s.data(), s.size()))
 			return -1;
 	}
 	return ops->end(ctx);

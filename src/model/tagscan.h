@@ -16,8 +16,8 @@ struct tagscan_ops {
 	 * integer. Return 0 to go on, -1 to stop. */
 	int (*begin)(void *ctx, const char *name, size_t nlen, const char *region, size_t rlen, const char *svc,
 		     size_t slen, long long change);
-	/* One address prefix of the current entry (NUL-terminated copy). */
-	int (*prefix)(void *ctx, const char *text);
+	/* One address prefix of the current entry (not NUL-terminated). */
+	int (*prefix)(void *ctx, const char *text, size_t len);
 	int (*end)(void *ctx);
 	/* The top-level changeNumber (-1 when absent or not an integer), before the first entry; may be NULL. */
 	int (*file_change)(void *ctx, long long change);

@@ -383,6 +383,33 @@ static void test_tags_fast_equals_slow(void **st)
 	}
 }
 
+/* The loader's prefix parser gives cidr_parse's answer on every form, plain or not. */
+static void test_tags_prefix_parse(void **st)
+{
+	static const char *const cases[] = {
+		"1.2.3.0/24", "0.0.0.0/0", "255.255.255.255", "255.255.255.255/32", "10.0.0.0/8", "1.2.3.4/024",
+		"01.2.3.0/24", "1.2.3.00/32", "256.1.1.0/24", "1.2.3.4/33", "1.2.3.4/24", "1.2.3/24", "1.2.3.4.5/32",
+		"1.2.3.4/", "1.2.3.4 /32", "1.2.3.4/+8", "1.2.3.4/0032", " 1.2.3.4", "1.2.3.1234",
+		"2001:db8::/32", "::/0", "::", "::1", "::1/128", "2603:1000:4::/47", "2603:1000:4:0:0:0:0:0/47",
+		"FE80::/10", "1:2:3:4:5:6:7:8", "1:2:3:4:5:6:7::", "::2:3:4:5:6:7:8", "1::2:3:4:5:6:7",
+		"1:2:3:4:5:6:7:8:9", "1::2::3", ":1::/16", "1:::2", "1:2:3:4:5:6:7", "12345::/16", "0001:0db8::/32",
+		"::ffff:1.2.3.4", "::ffff:1.2.3.0/120", "2001:db8::1/32", "2001:db8::/129", "2001:db8::/", "1:/16",
+		"g::/16", "", "/", "1.2.3.4/32x",
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct cidr a, b;
+		const char *why;
+		int slow = cidr_parse(cases[i], &a, &why), fast = tags_prefix_parse(cases[i], strlen(cases[i]), &b);
+		if (slow != fast)
+			fail_msg("%s: cidr_parse %d, tags_prefix_parse %d", cases[i], slow, fast);
+		if (slow == 0)
+			assert_true(a.lo == b.lo && a.hi == b.hi && a.len == b.len && a.v4 == b.v4);
+	}
+	struct cidr c;
+	assert_int_equal(tags_prefix_parse("1.2.3.0/24\0x", 10, &c), 0); /* the length bounds it */
+	assert_int_equal(tags_prefix_parse("1.2.3.0\0/24", 10, &c), -1); /* an embedded NUL is refused */
+}
+
 /* A bad file falls back to the reader that names every error's place, and adds nothing. */
 static void test_tags_bad_file_reports(void **st)
 {
@@ -417,6 +444,7 @@ int main(void)
 		cmocka_unit_test(test_tags_all_vintages),
 		cmocka_unit_test(test_tags_twice),
 		cmocka_unit_test(test_tags_fast_equals_slow),
+		cmocka_unit_test(test_tags_prefix_parse),
 		cmocka_unit_test(test_tags_bad_file_reports),
 		cmocka_unit_test(test_builtin_tags),
 		cmocka_unit_test(test_default_rules),
