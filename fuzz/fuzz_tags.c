@@ -21,10 +21,10 @@ struct seen {
 };
 
 static int on_begin(void *ctx, const char *name, size_t nlen, const char *region, size_t rlen, const char *svc,
-		    size_t slen, long long change)
+		    size_t slen, long long change, size_t nprefixes)
 {
 	struct seen *s = ctx;
-	(void)region, (void)svc, (void)change;
+	(void)region, (void)svc, (void)change, (void)nprefixes;
 	if (memchr(name, 0, nlen) || memchr(region, 0, rlen) || memchr(svc, 0, slen))
 		s->bad = 1;
 	char **nn = realloc(s->names, (s->tags + 1) * sizeof(*nn));

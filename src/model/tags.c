@@ -375,7 +375,7 @@ struct scan {
 };
 
 static int scan_begin(void *ctx, const char *name, size_t nlen, const char *region, size_t rlen, const char *svc,
-		      size_t slen, long long change)
+		      size_t slen, long long change, size_t nprefixes)
 {
 	struct scan *s = ctx;
 	s->t = (struct service_tag){ .file = s->file, .change_number = change };
@@ -384,8 +384,13 @@ static int scan_begin(void *ctx, const char *name, size_t nlen, const char *regi
 	s->t.name = strndup(name, nlen);
 	s->t.region = strndup(region, rlen);
 	s->t.system_service = strndup(svc, slen);
-	s->cap = 0;
-	if (!s->t.name || !s->t.region || !s->t.system_service || tagdb_find(s->db, s->t.name)) {
+	/* Right-sized: one range a prefix (ipset_add_cidr grows it in the rare case of two). */
+	s->t.prefixes = malloc((nprefixes ? nprefixes : 1) * sizeof(*s->t.prefixes));
+	s->t.set.r = malloc((nprefixes ? nprefixes : 1) * sizeof(*s->t.set.r));
+	s->t.set.cap = s->t.set.r ? (nprefixes ? nprefixes : 1) : 0;
+	s->cap = nprefixes;
+	if (!s->t.name || !s->t.region || !s->t.system_service || !s->t.prefixes || !s->t.set.r ||
+	    tagdb_find(s->db, s->t.name)) {
 		tag_free(&s->t);
 		return -1;
 	}
@@ -397,21 +402,13 @@ static int scan_prefix(void *ctx, const char *text, size_t len)
 {
 	struct scan *s = ctx;
 	struct cidr c;
-	if (tags_prefix_parse(text, len, &c) < 0 || ipset_add_cidr(&s->t.set, &c) < 0)
-		goto fail;
-	if (s->t.nprefixes == s->cap) {
-		s->cap = s->cap ? s->cap * 2 : 16;
-		struct cidr *np = realloc(s->t.prefixes, s->cap * sizeof(*np));
-		if (!np)
-			goto fail;
-		s->t.prefixes = np;
+	if (s->t.nprefixes == s->cap || tags_prefix_parse(text, len, &c) < 0 || ipset_add_cidr(&s->t.set, &c) < 0) {
+		tag_free(&s->t);
+		s->open = false;
+		return -1;
 	}
 	s->t.prefixes[s->t.nprefixes++] = c;
 	return 0;
-fail:
-	tag_free(&s->t);
-	s->open = false;
-	return -1;
 }
 
 static int scan_end(void *ctx)
