@@ -5,9 +5,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/mman.h>
 #include <time.h>
 
 #include "model/jsonin.h"
+#include "model/tagfile.h"
 #include "model/tagscan.h"
 
 static uint64_t hash_ci(const char *s)
@@ -58,8 +60,57 @@ const struct service_tag *tagdb_find(const struct tagdb *db, const char *name)
 	return NULL;
 }
 
+/* ---- the arena of the fast reader: a file's tags in a few large chunks (huge pages for the big file) ---- */
+
+struct tagarena {
+	struct tagarena *next;
+	size_t maplen, used; /* bytes of the mapping, this header included */
+};
+
+static void arena_free(struct tagarena *a)
+{
+	while (a) {
+		struct tagarena *next = a->next;
+		munmap(a, a->maplen);
+		a = next;
+	}
+}
+
+/* n bytes, 16-aligned, from the first chunk of *head; a new chunk of at least `chunk` bytes when it is full. */
+static void *arena_alloc(struct tagarena **head, size_t n, size_t chunk)
+{
+	const size_t hdr = (sizeof(struct tagarena) + 15) & ~(size_t)15;
+	struct tagarena *a = *head;
+	n = (n + 15) & ~(size_t)15;
+	if (!a || a->maplen - a->used < n) {
+		size_t maplen;
+		a = tagfile_anon(hdr + (n > chunk ? n : chunk), &maplen);
+		if (!a)
+			return NULL;
+		*a = (struct tagarena){ .next = *head, .maplen = maplen, .used = hdr };
+		*head = a;
+	}
+	void *p = (char *)a + a->used;
+	a->used += n;
+	return p;
+}
+
+static char *arena_strndup(struct tagarena **head, const char *s, size_t n, size_t chunk)
+{
+	char *p = arena_alloc(head, n + 1, chunk);
+	if (p) {
+		memcpy(p, s, n);
+		p[n] = 0;
+	}
+	return p;
+}
+
 static void tag_free(struct service_tag *t)
 {
+	if (t->in_arena) {
+		*t = (struct service_tag){ 0 };
+		return;
+	}
 	free(t->name);
 	free(t->region);
 	free(t->system_service);
@@ -77,6 +128,7 @@ void tagdb_free(struct tagdb *db)
 		free(db->files[i]);
 	free(db->files);
 	free(db->file_change);
+	arena_free(db->arena);
 	*db = (struct tagdb){ 0 };
 }
 
@@ -266,91 +318,116 @@ static int hexval(unsigned char ch)
 	return ch >= 'a' && ch <= 'f' ? ch - 'a' + 10 : -1;
 }
 
-/* The plain forms Service Tags files use: a.b.c.d (no leading zeros) or IPv6 hex groups with at most one "::"
- * (no embedded IPv4), then "/" and one to three digits, or nothing. A subset of what cidr_parse accepts, with the
- * same result; 1 when s[0..n) is such a prefix, 0 when cidr_parse must decide (other forms, or host bits set). */
-static int cidr_plain(const char *s, size_t n, struct cidr *out)
+/* A prefix length after '/' at p: one to three digits up to max, then the end (NUL). -1 when not. */
+static int plain_len(const char *p, unsigned max)
 {
-	const char *p = s, *end = s + n;
-	u128 a = 0;
-	bool v4;
-	if (n && *p >= '0' && *p <= '9' && memchr(s, '.', n)) {
-		uint32_t v = 0;
-		for (int i = 0; i < 4; i++) {
-			if (i && (p == end || *p++ != '.'))
+	if (!*p)
+		return (int)max;
+	if (*p++ != '/')
+		return -1;
+	unsigned len = 0, nd = 0;
+	for (; *p >= '0' && *p <= '9' && nd < 4; p++, nd++)
+		len = len * 10 + (unsigned)(*p - '0');
+	return *p || nd == 0 || nd > 3 || len > max ? -1 : (int)len;
+}
+
+/* a.b.c.d (each 0-255, no leading zeros: inet_pton refuses them), then plain_len. */
+static int v4_plain(const char *p, struct cidr *out)
+{
+	uint32_t v = 0;
+	for (int i = 0;; i++) {
+		unsigned o = (unsigned)(unsigned char)*p - '0', dg;
+		if (o > 9)
+			return 0;
+		p++;
+		if ((dg = (unsigned)(unsigned char)*p - '0') <= 9) {
+			if (o == 0)
 				return 0;
-			if (p == end || *p < '0' || *p > '9')
-				return 0;
-			unsigned o = (unsigned)(*p++ - '0');
-			for (int k = 0; k < 2 && p < end && *p >= '0' && *p <= '9'; k++) {
-				if (o == 0)
-					return 0; /* a leading zero: inet_pton refuses it */
-				o = o * 10 + (unsigned)(*p++ - '0');
-			}
-			if (o > 255 || (p < end && *p >= '0' && *p <= '9'))
-				return 0;
-			v = v << 8 | o;
-		}
-		a = addr_from_v4(v);
-		v4 = true;
-	} else {
-		uint16_t g[8];
-		int ng = 0, gap = -1;
-		if (end - p >= 2 && p[0] == ':' && p[1] == ':') {
-			gap = 0;
-			p += 2;
-		}
-		while (p < end && *p != '/') {
-			unsigned x = 0;
-			int nd = 0, h;
-			while (p < end && (h = hexval((unsigned char)*p)) >= 0 && nd < 5)
-				x = x << 4 | (unsigned)h, nd++, p++;
-			if (nd == 0 || nd > 4 || ng == 8)
-				return 0;
-			g[ng++] = (uint16_t)x;
-			if (p == end || *p == '/')
-				break;
-			if (*p != ':')
-				return 0;
+			o = o * 10 + dg;
 			p++;
-			if (p < end && *p == ':') {
-				if (gap >= 0)
-					return 0;
-				gap = ng;
+			if ((dg = (unsigned)(unsigned char)*p - '0') <= 9) {
+				o = o * 10 + dg;
 				p++;
-				if (p == end || *p == '/')
-					break;
-			} else if (p == end || *p == '/') {
-				return 0; /* a trailing single ':' */
+				if (o > 255)
+					return 0;
 			}
 		}
-		if (gap < 0 ? ng != 8 : ng > 7)
+		v = v << 8 | o;
+		if (i == 3)
+			break;
+		if (*p++ != '.')
 			return 0;
-		for (int i = 0, k = 0; i < 8; i++) {
-			bool zero = gap >= 0 && i >= gap && i < gap + 8 - ng;
-			a = a << 16 | (zero ? 0 : g[k++]);
-		}
-		v4 = false;
 	}
-	unsigned max = v4 ? 32 : 128, len = max;
-	if (p < end) {
-		if (*p++ != '/' || p == end || end - p > 3)
+	int len = plain_len(p, 32);
+	if (len < 0)
+		return 0;
+	uint32_t host = len == 0 ? 0xffffffffu : (uint32_t)((1ull << (32 - len)) - 1);
+	if (v & host)
+		return 0;
+	*out = (struct cidr){ .lo = addr_from_v4(v), .hi = addr_from_v4(v | host), .len = (uint8_t)len, .v4 = true };
+	return 1;
+}
+
+/* IPv6 hex groups (one to four digits) with at most one "::" and no embedded IPv4, then plain_len. */
+static int v6_plain(const char *p, struct cidr *out)
+{
+	uint16_t g[8];
+	int ng = 0, gap = -1;
+	if (p[0] == ':' && p[1] == ':') {
+		gap = 0;
+		p += 2;
+	}
+	while (*p && *p != '/') {
+		unsigned x = 0;
+		int nd = 0, h;
+		while ((h = hexval((unsigned char)*p)) >= 0 && nd < 5)
+			x = x << 4 | (unsigned)h, nd++, p++;
+		if (nd == 0 || nd > 4 || ng == 8)
 			return 0;
-		len = 0;
-		for (; p < end; p++) {
-			if (*p < '0' || *p > '9')
+		g[ng++] = (uint16_t)x;
+		if (!*p || *p == '/')
+			break;
+		if (*p++ != ':')
+			return 0;
+		if (*p == ':') {
+			if (gap >= 0)
 				return 0;
-			len = len * 10 + (unsigned)(*p - '0');
+			gap = ng;
+			p++;
+		} else if (!*p || *p == '/') {
+			return 0; /* a trailing single ':' */
 		}
-		if (len > max)
-			return 0;
 	}
-	unsigned hostbits = max - len;
-	u128 mask = hostbits == 128 ? U128_MAX : (((u128)1 << hostbits) - 1);
+	if (gap < 0 ? ng != 8 : ng > 7)
+		return 0;
+	int len = plain_len(p, 128);
+	if (len < 0)
+		return 0;
+	u128 a = 0;
+	for (int i = 0, k = 0; i < 8; i++) {
+		bool zero = gap >= 0 && i >= gap && i < gap + 8 - ng;
+		a = a << 16 | (zero ? 0 : g[k++]);
+	}
+	u128 mask = len == 0 ? U128_MAX : (((u128)1 << (128 - len)) - 1);
 	if (a & mask)
 		return 0;
-	*out = (struct cidr){ .lo = a, .hi = a | mask, .len = (uint8_t)len, .v4 = v4 };
+	*out = (struct cidr){ .lo = a, .hi = a | mask, .len = (uint8_t)len, .v4 = false };
 	return 1;
+}
+
+/* The plain forms Service Tags files use, as v4_plain and v6_plain read them: a subset of what cidr_parse
+ * accepts, with the same result. 1 when s[0..n) is such a prefix, 0 when cidr_parse must decide (other forms,
+ * host bits set, a NUL inside). */
+static int cidr_plain(const char *s, size_t n, struct cidr *out)
+{
+	char b[48];
+	if (n >= sizeof(b))
+		return 0;
+	memcpy(b, s, n);
+	b[n] = 0;
+	if (memchr(b, 0, n))
+		return 0;
+	return v4_plain(b, out) || v6_plain(b, out);
 }
 
 int tags_prefix_parse(const char *s, size_t n, struct cidr *out)
@@ -372,22 +449,25 @@ struct scan {
 	struct service_tag t;
 	size_t cap;
 	bool open; /* t is being filled */
+	struct tagarena *arena; /* this file's chunks, the db's once the file is loaded */
+	size_t chunk;
 };
 
 static int scan_begin(void *ctx, const char *name, size_t nlen, const char *region, size_t rlen, const char *svc,
 		      size_t slen, long long change, size_t nprefixes)
 {
 	struct scan *s = ctx;
-	s->t = (struct service_tag){ .file = s->file, .change_number = change };
+	s->t = (struct service_tag){ .file = s->file, .change_number = change, .in_arena = true };
 	if (memchr(name, 0, nlen) || memchr(region, 0, rlen) || memchr(svc, 0, slen))
 		return -1; /* jansson refuses NUL in strings: leave such files to it */
-	s->t.name = strndup(name, nlen);
-	s->t.region = strndup(region, rlen);
-	s->t.system_service = strndup(svc, slen);
-	/* Right-sized: one range a prefix (ipset_add_cidr grows it in the rare case of two). */
-	s->t.prefixes = malloc((nprefixes ? nprefixes : 1) * sizeof(*s->t.prefixes));
-	s->t.set.r = malloc((nprefixes ? nprefixes : 1) * sizeof(*s->t.set.r));
-	s->t.set.cap = s->t.set.r ? (nprefixes ? nprefixes : 1) : 0;
+	size_t n = nprefixes ? nprefixes : 1;
+	s->t.name = arena_strndup(&s->arena, name, nlen, s->chunk);
+	s->t.region = arena_strndup(&s->arena, region, rlen, s->chunk);
+	s->t.system_service = arena_strndup(&s->arena, svc, slen, s->chunk);
+	/* Right-sized: one range a prefix (scan_prefix makes room in the rare case of two). */
+	s->t.prefixes = arena_alloc(&s->arena, n * sizeof(*s->t.prefixes), s->chunk);
+	s->t.set.r = arena_alloc(&s->arena, n * sizeof(*s->t.set.r), s->chunk);
+	s->t.set.cap = n;
 	s->cap = nprefixes;
 	if (!s->t.name || !s->t.region || !s->t.system_service || !s->t.prefixes || !s->t.set.r ||
 	    tagdb_find(s->db, s->t.name)) {
@@ -402,13 +482,26 @@ static int scan_prefix(void *ctx, const char *text, size_t len)
 {
 	struct scan *s = ctx;
 	struct cidr c;
-	if (s->t.nprefixes == s->cap || tags_prefix_parse(text, len, &c) < 0 || ipset_add_cidr(&s->t.set, &c) < 0) {
-		tag_free(&s->t);
-		s->open = false;
-		return -1;
+	struct ipset *set = &s->t.set;
+	if (s->t.nprefixes == s->cap || tags_prefix_parse(text, len, &c) < 0)
+		goto fail;
+	if (set->n + 2 > set->cap) {
+		/* An IPv6 prefix over the IPv4-mapped block adds two ranges: grow in the arena, never realloc. */
+		struct range *r = arena_alloc(&s->arena, (set->cap * 2 + 2) * sizeof(*r), s->chunk);
+		if (!r)
+			goto fail;
+		memcpy(r, set->r, set->n * sizeof(*r));
+		set->r = r;
+		set->cap = set->cap * 2 + 2;
 	}
+	if (ipset_add_cidr(set, &c) < 0)
+		goto fail;
 	s->t.prefixes[s->t.nprefixes++] = c;
 	return 0;
+fail:
+	tag_free(&s->t);
+	s->open = false;
+	return -1;
 }
 
 static int scan_end(void *ctx)
@@ -430,15 +523,31 @@ static const struct tagscan_ops scan_ops = { scan_begin, scan_prefix, scan_end, 
 
 int tagdb_load_file(struct tagdb *db, const char *path, struct diag *d)
 {
-	const char *saved = d->file;
+	const char *saved = d->file, *text;
 	size_t first = db->n, len;
 	int rc = -1;
+	char *buf = NULL;
+	struct tagfile tf;
 	d->file = path;
-	char *buf = jsonin_read_file(path, TAGS_MAX_BYTES, TAGSCAN_PADDING, &len, d);
-	if (!buf)
-		goto out;
-	struct scan s = { .db = db, .file = add_file(db, path) };
-	if (s.file && tagscan(buf, len, &scan_ops, &s) == 0) {
+	if (tagfile_open(&tf, path, TAGS_MAX_BYTES, TAGSCAN_PADDING) == 0) {
+		text = tf.text;
+		len = tf.len;
+	} else {
+		/* Whatever the quick reader does not take, jsonin reads (or refuses, in its words). */
+		buf = jsonin_read_file(path, TAGS_MAX_BYTES, TAGSCAN_PADDING, &len, d);
+		if (!buf)
+			goto out;
+		text = buf;
+	}
+	/* The file's tags take about twice its size (a 48-byte cidr and a 32-byte range for each prefix of
+	 * 10-40 characters): chunks of that, so that the 2025 file needs one. */
+	struct scan s = { .db = db, .file = add_file(db, path), .chunk = len * 2 > 65536 ? len * 2 : 65536 };
+	if (s.file && tagscan(text, len, &scan_ops, &s) == 0) {
+		struct tagarena **tail = &s.arena;
+		while (*tail)
+			tail = &(*tail)->next;
+		*tail = db->arena;
+		db->arena = s.arena;
 		rc = 0;
 		goto out;
 	}
@@ -446,11 +555,13 @@ int tagdb_load_file(struct tagdb *db, const char *path, struct diag *d)
 	if (s.open)
 		tag_free(&s.t);
 	rollback(db, first);
-	json_t *root = jsonin_load_buf(buf, len, d);
+	arena_free(s.arena);
+	json_t *root = jsonin_load_buf(text, len, d);
 	rc = root ? tagdb_load_json(db, root, path, d) : -1;
 	json_decref(root);
 out:
 	free(buf);
+	tagfile_close(&tf);
 	d->file = saved;
 	return rc;
 }

@@ -18,7 +18,10 @@ struct service_tag {
 	struct cidr *prefixes; /* as published: route selection needs each prefix's length */
 	size_t nprefixes;
 	long long change_number; /* properties.changeNumber, -1 when absent or not an integer */
+	bool in_arena;           /* the strings and arrays above live in the tagdb's arena (not freed one by one) */
 };
+
+struct tagarena;
 
 struct tagdb {
 	struct service_tag *v;
@@ -28,6 +31,7 @@ struct tagdb {
 	char **files;   /* paths loaded, owned */
 	long long *file_change; /* each file's top-level changeNumber, -1 when absent or not an integer */
 	size_t nfiles;
+	struct tagarena *arena; /* chunks the fast reader allocates from, freed with the db */
 };
 
 /* Add every tag of one file. A tag already defined (in this or an earlier file) is an error.

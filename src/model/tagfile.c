@@ -1,0 +1,126 @@
+/* See tagfile.h. (The file must not shrink while it is mapped: like any mapped reader, a file truncated under
+ * it would fault. Service Tags files are replaced by a new download, not rewritten in place.) */
+#include "model/tagfile.h"
+
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#define HUGE_SZ ((size_t)2 << 20)
+
+static size_t page_round(size_t n)
+{
+	size_t pg = (size_t)sysconf(_SC_PAGESIZE);
+	return (n + pg - 1) / pg * pg;
+}
+
+void *tagfile_anon(size_t n, size_t *maplen)
+{
+	n = page_round(n);
+	if (n < HUGE_SZ) {
+		void *p = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		*maplen = n;
+		return p == MAP_FAILED ? NULL : p;
+	}
+	size_t want = n + HUGE_SZ;
+	char *p = mmap(NULL, want, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (p == MAP_FAILED)
+		return NULL;
+	char *a = (char *)(((uintptr_t)p + HUGE_SZ - 1) & ~(uintptr_t)(HUGE_SZ - 1));
+	if (a > p)
+		munmap(p, (size_t)(a - p));
+	if (p + want > a + n)
+		munmap(a + n, (size_t)(p + want - (a + n)));
+	madvise(a, n, MADV_HUGEPAGE); /* a hint: without THP it is ordinary memory */
+	*maplen = n;
+	return a;
+}
+
+/* The file's size bytes mapped at the start of a region that has room for `padding` more (zero) bytes. */
+static char *map_file(int fd, size_t size, size_t padding, size_t *maplen)
+{
+	size_t n = page_round(size + padding + 1);
+	char *p = mmap(NULL, n, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return NULL;
+	/* The rest of the file's last page reads as zeros; the anonymous pages after it too. */
+	if (mmap(p, size, PROT_READ, MAP_PRIVATE | MAP_FIXED | MAP_POPULATE, fd, 0) == MAP_FAILED) {
+		munmap(p, n);
+		return NULL;
+	}
+	*maplen = n;
+	return p;
+}
+
+/* One gzip member, inflated whole into a buffer of exactly its ISIZE; -1 for anything else. */
+static int inflate_one(struct tagfile *f, const unsigned char *z, size_t zlen, size_t max_bytes, size_t padding)
+{
+	if (zlen < 18)
+		return -1;
+	const unsigned char *t = z + zlen - 4;
+	size_t isize = (size_t)t[0] | (size_t)t[1] << 8 | (size_t)t[2] << 16 | (size_t)t[3] << 24;
+	if (isize == 0 || isize > max_bytes)
+		return -1;
+	size_t maplen;
+	char *out = tagfile_anon(isize + padding + 1, &maplen);
+	if (!out)
+		return -1;
+	z_stream s = { 0 };
+	if (inflateInit2(&s, 16 + MAX_WBITS) != Z_OK) {
+		munmap(out, maplen);
+		return -1;
+	}
+	s.next_in = (unsigned char *)(uintptr_t)z; /* zlib's API is not const */
+	s.avail_in = (uInt)zlen;
+	s.next_out = (unsigned char *)out;
+	s.avail_out = (uInt)(isize + 1); /* one more: a member longer than its ISIZE shows */
+	int rc = inflate(&s, Z_FINISH);
+	bool ok = rc == Z_STREAM_END && s.total_out == isize && s.avail_in == 0;
+	inflateEnd(&s);
+	if (!ok) {
+		munmap(out, maplen);
+		return -1;
+	}
+	*f = (struct tagfile){ .text = out, .len = isize, .map = out, .maplen = maplen };
+	return 0;
+}
+
+int tagfile_open(struct tagfile *f, const char *path, size_t max_bytes, size_t padding)
+{
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int rc = -1;
+	*f = (struct tagfile){ 0 };
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size <= 0 || (uint64_t)st.st_size > UINT32_MAX)
+		goto out;
+	size_t size = (size_t)st.st_size, maplen;
+	char *p = map_file(fd, size, padding, &maplen);
+	if (!p)
+		goto out;
+	if (size >= 2 && (unsigned char)p[0] == 0x1f && (unsigned char)p[1] == 0x8b) {
+		rc = inflate_one(f, (const unsigned char *)p, size, max_bytes, padding);
+		munmap(p, maplen);
+	} else if (size > max_bytes) {
+		munmap(p, maplen);
+	} else {
+		*f = (struct tagfile){ .text = p, .len = size, .map = p, .maplen = maplen };
+		rc = 0;
+	}
+out:
+	close(fd);
+	return rc;
+}
+
+void tagfile_close(struct tagfile *f)
+{
+	if (f->map)
+		munmap(f->map, f->maplen);
+	*f = (struct tagfile){ 0 };
+}
