@@ -27,6 +27,7 @@ void *tagfile_anon(size_t n, size_t *maplen)
 		*maplen = n;
 		return p == MAP_FAILED ? NULL : p;
 	}
+	n = (n + HUGE_SZ - 1) & ~(HUGE_SZ - 1); /* a partial 2 MiB block at the end would take 4 KiB pages */
 	size_t want = n + HUGE_SZ;
 	char *p = mmap(NULL, want, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (p == MAP_FAILED)

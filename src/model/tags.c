@@ -485,8 +485,10 @@ static int scan_prefix(void *ctx, const char *text, size_t len)
 	struct ipset *set = &s->t.set;
 	if (s->t.nprefixes == s->cap || tags_prefix_parse(text, len, &c) < 0)
 		goto fail;
-	if (set->n + 2 > set->cap) {
-		/* An IPv6 prefix over the IPv4-mapped block adds two ranges: grow in the arena, never realloc. */
+	/* ipset_add_cidr adds one range, or two for an IPv6 prefix over the IPv4-mapped block (ipset.c). */
+	size_t need = !c.v4 && c.lo <= V4_BASE && c.hi >= V4_LAST ? 2 : 1;
+	if (set->n + need > set->cap) {
+		/* Grow in the arena, never realloc. */
 		struct range *r = arena_alloc(&s->arena, (set->cap * 2 + 2) * sizeof(*r), s->chunk);
 		if (!r)
 			goto fail;
@@ -540,8 +542,9 @@ int tagdb_load_file(struct tagdb *db, const char *path, struct diag *d)
 		text = buf;
 	}
 	/* The file's tags take about twice its size (a 48-byte cidr and a 32-byte range for each prefix of
-	 * 10-40 characters): chunks of that, so that the 2025 file needs one. */
-	struct scan s = { .db = db, .file = add_file(db, path), .chunk = len * 2 > 65536 ? len * 2 : 65536 };
+	 * 10-40 characters): chunks of three times it, so that one serves a published file (only the pages
+	 * touched cost memory). */
+	struct scan s = { .db = db, .file = add_file(db, path), .chunk = len * 3 > 65536 ? len * 3 : 65536 };
 	if (s.file && tagscan(text, len, &scan_ops, &s) == 0) {
 		struct tagarena **tail = &s.arena;
 		while (*tail)
