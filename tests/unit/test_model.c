@@ -410,6 +410,61 @@ static void test_tags_prefix_parse(void **st)
 	assert_int_equal(tags_prefix_parse("1.2.3.0\0/24", 10, &c), -1); /* an embedded NUL is refused */
 }
 
+/* tagdb_load_file (mapped or inflated in one call, the simdjson scan, the arena) loads what jsonin and the
+ * jansson reader load, from every form of a file: plain, gzip, two gzip members, bytes after the member. */
+static void same_as_slow(const char *path)
+{
+	struct tagdb fast = { 0 }, slow = { 0 };
+	struct diag d = { .out = stderr };
+	assert_int_equal(tagdb_load_file(&fast, path, &d), 0);
+	assert_non_null(fast.arena); /* the simdjson scan took it (the jansson reader uses no arena) */
+	json_t *root = jsonin_load_file(path, TAGS_MAX_BYTES, &d);
+	assert_non_null(root);
+	assert_int_equal(tagdb_load_json(&slow, root, path, &d), 0);
+	json_decref(root);
+	assert_int_equal(fast.n, slow.n);
+	for (size_t i = 0; i < fast.n; i++) {
+		assert_string_equal(fast.v[i].name, slow.v[i].name);
+		assert_int_equal(fast.v[i].nprefixes, slow.v[i].nprefixes);
+		for (size_t k = 0; k < fast.v[i].nprefixes; k++) {
+			const struct cidr *a = &fast.v[i].prefixes[k], *b = &slow.v[i].prefixes[k];
+			assert_true(a->lo == b->lo && a->hi == b->hi && a->len == b->len && a->v4 == b->v4);
+		}
+		assert_true(ipset_equal(&fast.v[i].set, &slow.v[i].set));
+	}
+	tagdb_free(&fast);
+	tagdb_free(&slow);
+}
+
+static void test_tags_file_forms(void **st)
+{
+	static const char *const files[] = { "fuzz/corpus/tags_file/excerpt-2025.json",
+					     "fuzz/corpus/tags_file/excerpt-2025.json.gz",
+					     "fuzz/corpus/tags_file/two-members.json.gz",
+					     "fuzz/corpus/tags_file/trailing-bytes.json.gz" };
+	for (size_t f = 0; f < sizeof(files) / sizeof(files[0]); f++)
+		same_as_slow(repo_file(files[f]));
+	/* IPv6 prefixes over the IPv4-mapped block take two ranges each: the arena grows the set. */
+	char path[] = "/tmp/minet-tags-XXXXXX";
+	int fd = mkstemp(path);
+	static const char text[] = "{\"values\":[{\"name\":\"Six\",\"properties\":{\"addressPrefixes\":"
+				   "[\"::/0\",\"::/1\",\"1.2.3.0/24\",\"::/8\",\"::/64\",\"2001:db8::/32\"]}}]}";
+	assert_true(fd >= 0 && write(fd, text, sizeof(text) - 1) == (ssize_t)sizeof(text) - 1);
+	close(fd);
+	same_as_slow(path);
+	unlink(path);
+	/* A broken member is jsonin's to report. */
+	char out[512] = { 0 };
+	FILE *mem = fmemopen(out, sizeof(out) - 1, "w");
+	struct diag d = { .out = mem };
+	struct tagdb db = { 0 };
+	assert_int_equal(tagdb_load_file(&db, repo_file("fuzz/corpus/tags_file/wrong-crc.json.gz"), &d), -1);
+	fclose(mem);
+	assert_int_equal(db.n, 0);
+	assert_non_null(strstr(out, "not a valid gzip file"));
+	tagdb_free(&db);
+}
+
 /* A bad file falls back to the reader that names every error's place, and adds nothing. */
 static void test_tags_bad_file_reports(void **st)
 {
@@ -445,6 +500,7 @@ int main(void)
 		cmocka_unit_test(test_tags_twice),
 		cmocka_unit_test(test_tags_fast_equals_slow),
 		cmocka_unit_test(test_tags_prefix_parse),
+		cmocka_unit_test(test_tags_file_forms),
 		cmocka_unit_test(test_tags_bad_file_reports),
 		cmocka_unit_test(test_builtin_tags),
 		cmocka_unit_test(test_default_rules),
