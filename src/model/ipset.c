@@ -25,14 +25,27 @@ int ipset_add_range(struct ipset *s, u128 lo, u128 hi)
 	return 0;
 }
 
+size_t cidr_ranges(const struct cidr *c, struct range out[2])
+{
+	size_t n = 0;
+	if (!c->v4 && c->lo <= V4_BASE && c->hi >= V4_LAST) {
+		if (c->lo < V4_BASE)
+			out[n++] = (struct range){ c->lo, V4_BASE - 1 };
+		if (c->hi > V4_LAST)
+			out[n++] = (struct range){ V4_LAST + 1, c->hi };
+		return n;
+	}
+	out[n++] = (struct range){ c->lo, c->hi };
+	return n;
+}
+
 int ipset_add_cidr(struct ipset *s, const struct cidr *c)
 {
-	if (!c->v4 && c->lo <= V4_BASE && c->hi >= V4_LAST) {
-		if (c->lo < V4_BASE && ipset_add_range(s, c->lo, V4_BASE - 1) < 0)
+	struct range r[2];
+	for (size_t i = 0, n = cidr_ranges(c, r); i < n; i++)
+		if (ipset_add_range(s, r[i].lo, r[i].hi) < 0)
 			return -1;
-		return c->hi > V4_LAST ? ipset_add_range(s, V4_LAST + 1, c->hi) : 0;
-	}
-	return ipset_add_range(s, c->lo, c->hi);
+	return 0;
 }
 
 static int range_cmp(const void *a, const void *b)
