@@ -318,58 +318,63 @@ static int hexval(unsigned char ch)
 	return ch >= 'a' && ch <= 'f' ? ch - 'a' + 10 : -1;
 }
 
-/* A prefix length after '/' at p: one to three digits up to max, then the end (NUL). -1 when not. */
-static int plain_len(const char *p, unsigned max)
+/* A prefix length at p: "/" and one to three digits up to max, or nothing (the whole length). The NUL after
+ * them is at the returned pointer (the caller checks that it is the end of the text); NULL when not such. */
+static const char *plain_len(const char *p, unsigned max, unsigned *len)
 {
+	*len = max;
 	if (!*p)
-		return (int)max;
+		return p;
 	if (*p++ != '/')
-		return -1;
-	unsigned len = 0, nd = 0;
+		return NULL;
+	unsigned v = 0, nd = 0;
 	for (; *p >= '0' && *p <= '9' && nd < 4; p++, nd++)
-		len = len * 10 + (unsigned)(*p - '0');
-	return *p || nd == 0 || nd > 3 || len > max ? -1 : (int)len;
+		v = v * 10 + (unsigned)(*p - '0');
+	if (*p || nd == 0 || nd > 3 || v > max)
+		return NULL;
+	*len = v;
+	return p;
 }
 
-/* a.b.c.d (each 0-255, no leading zeros: inet_pton refuses them), then plain_len. */
-static int v4_plain(const char *p, struct cidr *out)
+/* a.b.c.d (each 0-255, no leading zeros: inet_pton refuses them), then plain_len; the end, or NULL. */
+static const char *v4_plain(const char *p, struct cidr *out)
 {
 	uint32_t v = 0;
 	for (int i = 0;; i++) {
 		unsigned o = (unsigned)(unsigned char)*p - '0', dg;
 		if (o > 9)
-			return 0;
+			return NULL;
 		p++;
 		if ((dg = (unsigned)(unsigned char)*p - '0') <= 9) {
 			if (o == 0)
-				return 0;
+				return NULL;
 			o = o * 10 + dg;
 			p++;
 			if ((dg = (unsigned)(unsigned char)*p - '0') <= 9) {
 				o = o * 10 + dg;
 				p++;
 				if (o > 255)
-					return 0;
+					return NULL;
 			}
 		}
 		v = v << 8 | o;
 		if (i == 3)
 			break;
 		if (*p++ != '.')
-			return 0;
+			return NULL;
 	}
-	int len = plain_len(p, 32);
-	if (len < 0)
-		return 0;
+	unsigned len;
+	if (!(p = plain_len(p, 32, &len)))
+		return NULL;
 	uint32_t host = len == 0 ? 0xffffffffu : (uint32_t)((1ull << (32 - len)) - 1);
 	if (v & host)
-		return 0;
+		return NULL;
 	*out = (struct cidr){ .lo = addr_from_v4(v), .hi = addr_from_v4(v | host), .len = (uint8_t)len, .v4 = true };
-	return 1;
+	return p;
 }
 
 /* IPv6 hex groups (one to four digits) with at most one "::" and no embedded IPv4, then plain_len. */
-static int v6_plain(const char *p, struct cidr *out)
+static const char *v6_plain(const char *p, struct cidr *out)
 {
 	uint16_t g[8];
 	int ng = 0, gap = -1;
@@ -383,41 +388,42 @@ static int v6_plain(const char *p, struct cidr *out)
 		while ((h = hexval((unsigned char)*p)) >= 0 && nd < 5)
 			x = x << 4 | (unsigned)h, nd++, p++;
 		if (nd == 0 || nd > 4 || ng == 8)
-			return 0;
+			return NULL;
 		g[ng++] = (uint16_t)x;
 		if (!*p || *p == '/')
 			break;
 		if (*p++ != ':')
-			return 0;
+			return NULL;
 		if (*p == ':') {
 			if (gap >= 0)
-				return 0;
+				return NULL;
 			gap = ng;
 			p++;
 		} else if (!*p || *p == '/') {
-			return 0; /* a trailing single ':' */
+			return NULL; /* a trailing single ':' */
 		}
 	}
 	if (gap < 0 ? ng != 8 : ng > 7)
-		return 0;
-	int len = plain_len(p, 128);
-	if (len < 0)
-		return 0;
-	u128 a = 0;
+		return NULL;
+	unsigned len;
+	if (!(p = plain_len(p, 128, &len)))
+		return NULL;
+	uint64_t w[2] = { 0, 0 };
 	for (int i = 0, k = 0; i < 8; i++) {
 		bool zero = gap >= 0 && i >= gap && i < gap + 8 - ng;
-		a = a << 16 | (zero ? 0 : g[k++]);
+		w[i / 4] = w[i / 4] << 16 | (zero ? 0 : g[k++]);
 	}
+	u128 a = (u128)w[0] << 64 | w[1];
 	u128 mask = len == 0 ? U128_MAX : (((u128)1 << (128 - len)) - 1);
 	if (a & mask)
-		return 0;
+		return NULL;
 	*out = (struct cidr){ .lo = a, .hi = a | mask, .len = (uint8_t)len, .v4 = false };
-	return 1;
+	return p;
 }
 
 /* The plain forms Service Tags files use, as v4_plain and v6_plain read them: a subset of what cidr_parse
  * accepts, with the same result. 1 when s[0..n) is such a prefix, 0 when cidr_parse must decide (other forms,
- * host bits set, a NUL inside). */
+ * host bits set, a NUL inside: parsing must end exactly at n). */
 static int cidr_plain(const char *s, size_t n, struct cidr *out)
 {
 	char b[48];
@@ -425,9 +431,10 @@ static int cidr_plain(const char *s, size_t n, struct cidr *out)
 		return 0;
 	memcpy(b, s, n);
 	b[n] = 0;
-	if (memchr(b, 0, n))
-		return 0;
-	return v4_plain(b, out) || v6_plain(b, out);
+	const char *end = v4_plain(b, out);
+	if (!end)
+		end = v6_plain(b, out);
+	return end == b + n;
 }
 
 int tags_prefix_parse(const char *s, size_t n, struct cidr *out)

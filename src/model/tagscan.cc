@@ -37,6 +37,21 @@ bool string_of(const scanner &sc, ondemand::value v, std::string_view *out)
 	return !v.get_raw_json_string().get(r) && plain_text(sc, r.raw(), out);
 }
 
+// A prefix string, the hot path: its text from the token's extent (up to the next structural character, less
+// whitespace), without looking for the end again. An escape is left in: no escaped text is a prefix that
+// cidr_parse accepts, so such a file goes to the jansson reader, which unescapes.
+bool prefix_text(ondemand::value v, std::string_view *out)
+{
+	std::string_view tok = v.raw_json_token();
+	size_t n = tok.size();
+	while (n && (tok[n - 1] == ' ' || tok[n - 1] == '\n' || tok[n - 1] == '\r' || tok[n - 1] == '\t'))
+		n--;
+	if (n < 2 || tok[0] != '"' || tok[n - 1] != '"')
+		return false;
+	*out = tok.substr(1, n - 2);
+	return true;
+}
+
 // Keys seen in one object, to refuse a repeated one (jansson: JSON_REJECT_DUPLICATES).
 struct keyset {
 	std::string_view k[32];
@@ -184,7 +199,7 @@ int scan_props(scanner &sc, ondemand::object props, std::string_view *region, st
 			for (auto er : a) {
 				ondemand::value e;
 				std::string_view s;
-				if (er.get(e) || !string_of(sc, e, &s))
+				if (er.get(e) || !prefix_text(e, &s))
 					return -1;
 				sc.prefixes.push_back(s);
 			}
