@@ -35,9 +35,15 @@ static int64_t intern(struct classes *cl, const uint64_t *b)
 	if ((cl->n + 1) * 2 > cl->nslot && classes_grow(cl) < 0)
 		return -1;
 	size_t h = bits_hash(b, cl->words) & (cl->nslot - 1);
-	for (; cl->slot[h]; h = (h + 1) & (cl->nslot - 1))
-		if (!memcmp(cl->bits + (cl->slot[h] - 1) * cl->words, b, cl->words * 8))
-			return cl->slot[h] - 1;
+	if (cl->words == 1) { /* up to 64 rules, the common case: compare in place */
+		for (; cl->slot[h]; h = (h + 1) & (cl->nslot - 1))
+			if (cl->bits[cl->slot[h] - 1] == *b)
+				return cl->slot[h] - 1;
+	} else {
+		for (; cl->slot[h]; h = (h + 1) & (cl->nslot - 1))
+			if (!memcmp(cl->bits + (cl->slot[h] - 1) * cl->words, b, cl->words * 8))
+				return cl->slot[h] - 1;
+	}
 	if (cl->n == cl->cap) {
 		uint32_t cap = cl->cap ? cl->cap * 2 : 64;
 		uint64_t *nb = realloc(cl->bits, (size_t)cap * cl->words * 8);
@@ -116,6 +122,37 @@ static size_t merge_events(const struct ipset **sets, size_t nsets, struct curso
 	return nev;
 }
 
+/* The IPv4 fast path of a built address field. -1 out of memory. */
+static int build_addr_fast(struct addr_dim *d)
+{
+	struct addr_fast *f = d->fast = malloc(sizeof(*d->fast));
+	if (!f)
+		return -1;
+	size_t first = 0;
+	while (first + 1 < d->n && d->start[first + 1] <= V4_BASE)
+		first++;
+	size_t last = first;
+	while (last + 1 < d->n && d->start[last + 1] <= V4_LAST)
+		last++;
+	f->n4 = last - first + 1;
+	f->v4cls = NULL;
+	if (!(f->v4start = malloc(f->n4 * 4)) || !(f->v4cls = malloc(f->n4 * 4)))
+		return -1;
+	for (size_t i = 0; i < f->n4; i++) {
+		f->v4start[i] = i ? (uint32_t)d->start[first + i] : 0;
+		f->v4cls[i] = d->cls[first + i];
+	}
+	/* top[h]: the last run starting at or before h << 16. Filled run by run: each run i covers the h from its
+	 * start (rounded up) to the next run's start (rounded up), exclusive. */
+	for (size_t i = 0, h = 0; i < f->n4; i++) {
+		size_t end = i + 1 < f->n4 ? (size_t)(((uint64_t)f->v4start[i + 1] + 65535) >> 16) : 65537;
+		for (; h < end; h++)
+			f->top[h] = (uint32_t)i;
+	}
+	f->top[65536] = (uint32_t)f->n4 - 1;
+	return 0;
+}
+
 static int build_addr(struct addr_dim *d, const struct nsg_rule *rules, size_t nrules, size_t words, bool src)
 {
 	/* Rules share sets (tags): toggle per distinct set, each with the mask of the rules that use it.
@@ -165,28 +202,6 @@ static int build_addr(struct addr_dim *d, const struct nsg_rule *rules, size_t n
 			break;
 		pos = ev[e].pos;
 	}
-	/* The IPv4 fast path. */
-	size_t first = 0;
-	while (first + 1 < d->n && d->start[first + 1] <= V4_BASE)
-		first++;
-	size_t last = first;
-	while (last + 1 < d->n && d->start[last + 1] <= V4_LAST)
-		last++;
-	d->n4 = last - first + 1;
-	if (!(d->v4start = malloc(d->n4 * 4)) || !(d->v4cls = malloc(d->n4 * 4)))
-		goto out;
-	for (size_t i = 0; i < d->n4; i++) {
-		d->v4start[i] = i ? (uint32_t)d->start[first + i] : 0;
-		d->v4cls[i] = d->cls[first + i];
-	}
-	/* top[h]: the last run starting at or before h << 16. Filled run by run: each run i covers the h from its
-	 * start (rounded up) to the next run's start (rounded up), exclusive. */
-	for (size_t i = 0, h = 0; i < d->n4; i++) {
-		size_t end = i + 1 < d->n4 ? (size_t)(((uint64_t)d->v4start[i + 1] + 65535) >> 16) : 65537;
-		for (; h < end; h++)
-			d->top[h] = (uint32_t)i;
-	}
-	d->top[65536] = (uint32_t)d->n4 - 1;
 	rc = 0;
 out:
 	free(sets);
@@ -208,8 +223,9 @@ static int port_event_cmp(const void *a, const void *b)
 }
 
 /* Like build_addr: each rule's ranges are disjoint, so a sweep toggling the rule's bit at each range's
- * start and end+1 gives every port's bitset. */
-static int build_ports(struct port_dim *d, const struct nsg_rule *rules, size_t nrules, size_t words, bool src)
+ * start and end+1 gives the runs of ports with one bitset. fast: also each port's class, for verdicts. */
+static int build_ports(struct port_dim *d, const struct nsg_rule *rules, size_t nrules, size_t words, bool src,
+		       bool fast)
 {
 	uint64_t *b = calloc(words, 8);
 	struct port_event *ev = NULL;
@@ -218,7 +234,8 @@ static int build_ports(struct port_dim *d, const struct nsg_rule *rules, size_t 
 	d->cl.words = words;
 	for (size_t i = 0; i < nrules; i++)
 		cap += 2 * (src ? rules[i].sport.n : rules[i].dport.n);
-	if (!b || !(ev = malloc((cap + 1) * sizeof(*ev))) || !(d->run = malloc((cap + 2) * sizeof(*d->run))))
+	if (!b || !(ev = malloc((cap + 1) * sizeof(*ev))) || !(d->run = malloc((cap + 2) * sizeof(*d->run))) ||
+	    !(d->runcls = malloc((cap + 2) * sizeof(*d->runcls))))
 		goto out;
 	for (size_t i = 0; i < nrules; i++) {
 		const struct port_field *p = src ? &rules[i].sport : &rules[i].dport;
@@ -230,25 +247,36 @@ static int build_ports(struct port_dim *d, const struct nsg_rule *rules, size_t 
 	}
 	qsort(ev, nev, sizeof(*ev), port_event_cmp);
 	size_t e = 0;
-	int64_t c = 0;
-	for (uint32_t port = 0; port < 65536; port++) {
-		if (port == 0 || (e < nev && ev[e].port == port)) {
-			for (; e < nev && ev[e].port == port; e++)
-				b[ev[e].rule / 64] ^= 1ull << (ev[e].rule % 64);
-			if ((c = intern(&d->cl, b)) < 0)
-				goto out;
-			if (!d->nrun || d->cls[d->run[d->nrun - 1]] != (uint32_t)c)
-				d->run[d->nrun++] = port;
+	uint32_t port = 0;
+	for (;;) {
+		for (; e < nev && ev[e].port == port; e++)
+			b[ev[e].rule / 64] ^= 1ull << (ev[e].rule % 64);
+		int64_t c = intern(&d->cl, b);
+		if (c < 0)
+			goto out;
+		if (!d->nrun || d->runcls[d->nrun - 1] != (uint32_t)c) {
+			d->run[d->nrun] = port;
+			d->runcls[d->nrun++] = (uint32_t)c;
 		}
-		d->cls[port] = (uint32_t)c;
+		if (e == nev)
+			break;
+		port = ev[e].port;
 	}
 	memset(b, 0, words * 8);
 	for (size_t i = 0; i < nrules; i++)
 		if ((src ? &rules[i].sport : &rules[i].dport)->any)
 			b[i / 64] |= 1ull << (i % 64);
-	if ((c = intern(&d->cl, b)) < 0)
+	int64_t none = intern(&d->cl, b);
+	if (none < 0)
 		goto out;
-	d->cls[65536] = (uint32_t)c;
+	d->none = (uint32_t)none;
+	if (fast) {
+		if (!(d->cls = malloc(65536 * sizeof(*d->cls))))
+			goto out;
+		for (size_t r = 0; r < d->nrun; r++)
+			for (uint32_t p = d->run[r], end = r + 1 < d->nrun ? d->run[r + 1] : 65536; p < end; p++)
+				d->cls[p] = d->runcls[r];
+	}
 	rc = 0;
 out:
 	free(ev);
@@ -271,25 +299,25 @@ void nsgc_free(struct nsg_classifier *c)
 		classes_free(&a[i]->cl);
 		free(a[i]->start);
 		free(a[i]->cls);
-		free(a[i]->v4start);
-		free(a[i]->v4cls);
+		if (a[i]->fast) {
+			free(a[i]->fast->v4start);
+			free(a[i]->fast->v4cls);
+			free(a[i]->fast);
+		}
 	}
-	classes_free(&c->sport.cl);
-	classes_free(&c->dport.cl);
-	free(c->sport.run);
-	free(c->dport.run);
+	struct port_dim *p[2] = { &c->sport, &c->dport };
+	for (int i = 0; i < 2; i++) {
+		classes_free(&p[i]->cl);
+		free(p[i]->run);
+		free(p[i]->runcls);
+		free(p[i]->cls);
+	}
 	free(c->proto);
+	walk_memo_free(c->memo);
 	free(c);
 }
 
-struct nsg_classifier *nsgc_build(const struct nsg *g, enum direction dir)
-{
-	size_t n;
-	const struct nsg_rule *rules = nsg_rules(g, dir, &n);
-	return nsgc_build_rules(rules, n);
-}
-
-struct nsg_classifier *nsgc_build_rules(const struct nsg_rule *rules, size_t n)
+static struct nsg_classifier *build(const struct nsg_rule *rules, size_t n, bool fast)
 {
 	struct nsg_classifier *c = calloc(1, sizeof(*c));
 	if (!c)
@@ -305,8 +333,9 @@ struct nsg_classifier *nsgc_build_rules(const struct nsg_rule *rules, size_t n)
 				c->proto[p * c->words + i / 64] |= 1ull << (i % 64);
 	if (build_addr(&c->src, c->rules, c->nrules, c->words, true) < 0 ||
 	    build_addr(&c->dst, c->rules, c->nrules, c->words, false) < 0 ||
-	    build_ports(&c->sport, c->rules, c->nrules, c->words, true) < 0 ||
-	    build_ports(&c->dport, c->rules, c->nrules, c->words, false) < 0)
+	    build_ports(&c->sport, c->rules, c->nrules, c->words, true, fast) < 0 ||
+	    build_ports(&c->dport, c->rules, c->nrules, c->words, false, fast) < 0 ||
+	    (fast ? build_addr_fast(&c->src) < 0 || build_addr_fast(&c->dst) < 0 : !(c->memo = walk_memo_new())))
 		goto fail;
 	return c;
 fail:
@@ -314,21 +343,34 @@ fail:
 	return NULL;
 }
 
+struct nsg_classifier *nsgc_build(const struct nsg *g, enum direction dir)
+{
+	size_t n;
+	const struct nsg_rule *rules = nsg_rules(g, dir, &n);
+	return build(rules, n, true);
+}
+
+struct nsg_classifier *nsgc_build_rules(const struct nsg_rule *rules, size_t n)
+{
+	return build(rules, n, false);
+}
+
 static inline uint32_t addr_class(const struct addr_dim *d, u128 a)
 {
 	size_t lo, hi;
 	if (addr_is_v4(a)) {
+		const struct addr_fast *f = d->fast;
 		uint32_t v = (uint32_t)a;
-		lo = d->top[v >> 16];
-		hi = d->top[(v >> 16) + 1];
+		lo = f->top[v >> 16];
+		hi = f->top[(v >> 16) + 1];
 		while (lo < hi) { /* last start <= v in [lo, hi] */
 			size_t mid = (lo + hi + 1) / 2;
-			if (d->v4start[mid] <= v)
+			if (f->v4start[mid] <= v)
 				lo = mid;
 			else
 				hi = mid - 1;
 		}
-		return d->v4cls[lo];
+		return f->v4cls[lo];
 	}
 	lo = 0;
 	hi = d->n - 1;
@@ -349,8 +391,8 @@ const struct nsg_rule *nsgc_decide(const struct nsg_classifier *c, const struct 
 	const uint64_t *p = c->proto + pbit * w;
 	const uint64_t *s = c->src.cl.bits + (size_t)addr_class(&c->src, f->src) * w;
 	const uint64_t *d = c->dst.cl.bits + (size_t)addr_class(&c->dst, f->dst) * w;
-	const uint64_t *sp = c->sport.cl.bits + (size_t)c->sport.cls[f->sport < 0 ? 65536 : f->sport] * w;
-	const uint64_t *dp = c->dport.cl.bits + (size_t)c->dport.cls[f->dport < 0 ? 65536 : f->dport] * w;
+	const uint64_t *sp = c->sport.cl.bits + (size_t)(f->sport < 0 ? c->sport.none : c->sport.cls[f->sport]) * w;
+	const uint64_t *dp = c->dport.cl.bits + (size_t)(f->dport < 0 ? c->dport.none : c->dport.cls[f->dport]) * w;
 	for (size_t i = 0; i < w; i++) {
 		uint64_t x = p[i] & s[i] & d[i] & sp[i] & dp[i];
 		if (x)

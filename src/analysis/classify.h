@@ -14,11 +14,12 @@ struct nsg_classifier;
 struct nsg_classifier *nsgc_build(const struct nsg *g, enum direction dir);
 void nsgc_free(struct nsg_classifier *c);
 
-/* The same over any array of rules evaluated in array order (e.g. two NSGs one after the other, see
- * space.h). The array must outlive the classifier. */
+/* The same over any array of rules evaluated in array order (e.g. two NSGs one after the other), for walking
+ * its classes (space.h) only: it has no lookup tables, so nsgc_decide cannot take it, and it is built in time
+ * linear in the rules' ranges. The array must outlive the classifier. */
 struct nsg_classifier *nsgc_build_rules(const struct nsg_rule *rules, size_t n);
 
-/* The deciding rule for f (f->dir must be the classifier's direction). */
+/* The deciding rule for f (f->dir must be the classifier's direction; c from nsgc_build). */
 const struct nsg_rule *nsgc_decide(const struct nsg_classifier *c, const struct flow *f);
 
 /* Sizes, for benchmarks: address classes and segments. */

@@ -13,24 +13,36 @@ struct classes {
 	size_t nslot;
 };
 
-/* An address field: segments over the 128-bit space, with a fast path for IPv4 (the 16 high bits index
- * the segments, then a short binary search). */
-struct addr_dim {
-	struct classes cl;
-	u128 *start; /* segment starts, start[0] == 0 */
-	uint32_t *cls;
-	size_t n;
+/* An address field: segments over the 128-bit space. A classifier built for verdicts (nsgc_build) also has the
+ * IPv4 fast path: the 16 high bits index the segments, then a short binary search. */
+struct addr_fast {
 	uint32_t *v4start, *v4cls; /* segments clipped to the IPv4 block, as 32-bit addresses */
 	size_t n4;
 	uint32_t top[65537];
 };
 
+struct addr_dim {
+	struct classes cl;
+	u128 *start; /* segment starts, start[0] == 0 */
+	uint32_t *cls;
+	size_t n;
+	struct addr_fast *fast; /* NULL in a classifier for walking (nsgc_build_rules) */
+};
+
 struct port_dim {
 	struct classes cl;
-	uint32_t cls[65537]; /* [65536]: flows without ports */
-	uint32_t *run;       /* the ports where the class changes (run[0] == 0), for walking classes */
+	uint32_t *run;    /* the ports where the class changes (run[0] == 0), for walking classes */
+	uint32_t *runcls; /* the class of each run */
 	size_t nrun;
+	uint32_t none;    /* the class of flows without ports */
+	uint32_t *cls;    /* [65536]: each port's class; NULL in a classifier for walking */
 };
+
+/* The address lists of walks (space.c), kept per (field, set, family): walks over the same set (a tag that
+ * several rules name, a contract's and a rule's) share them. Only in a classifier for walking. */
+struct walk_memo;
+struct walk_memo *walk_memo_new(void);
+void walk_memo_free(struct walk_memo *m);
 
 struct nsg_classifier {
 	const struct nsg_rule *rules;
@@ -38,6 +50,7 @@ struct nsg_classifier {
 	struct addr_dim src, dst;
 	struct port_dim sport, dport;
 	uint64_t *proto; /* 5 * words */
+	struct walk_memo *memo;
 };
 
 #endif

@@ -45,14 +45,11 @@ static int push(struct vec *v, struct cand c)
 /* Add a prefix as one or two candidates (an IPv6 prefix never covers the IPv4 block). */
 static int add_prefix(struct vec *v, const struct cidr *c, uint32_t route, uint8_t rank, uint32_t order)
 {
-	struct ipset s = { 0 };
-	if (ipset_add_cidr(&s, c) < 0)
-		return -1;
-	int rc = 0;
-	for (size_t i = 0; i < s.n && !rc; i++)
-		rc = push(v, (struct cand){ s.r[i].lo, s.r[i].hi, route, c->len, rank, order });
-	ipset_free(&s);
-	return rc;
+	struct range r[2];
+	for (size_t i = 0, n = cidr_ranges(c, r); i < n; i++)
+		if (push(v, (struct cand){ r[i].lo, r[i].hi, route, c->len, rank, order }) < 0)
+			return -1;
+	return 0;
 }
 
 static int add_route(struct fib *fib, struct fib_route r)

@@ -30,7 +30,6 @@ static const char flow_usage[] =
 	"FILE#NAME picks one of several; --parameters FILE: an ARM template's deploymentParameters file.\n"
 	"Exit: 0 allowed, 1 denied, 2 bad input or usage.\n";
 
-enum { OPT_DIR = 1, OPT_PROTO, OPT_SRC, OPT_DST, OPT_JSON, OPT_BATCH, OPT_HELP };
 
 struct flow_opts {
 	struct policy_args pa;
@@ -518,43 +517,17 @@ static int batch(const struct flow_opts *o, const struct policy *p)
 
 int cmd_flow(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		POLICY_LONG_OPTIONS,
-		{ "direction", required_argument, NULL, OPT_DIR },
-		{ "protocol", required_argument, NULL, OPT_PROTO },
-		{ "src", required_argument, NULL, OPT_SRC },
-		{ "dst", required_argument, NULL, OPT_DST },
-		{ "json", no_argument, NULL, OPT_JSON },
-		{ "batch", required_argument, NULL, OPT_BATCH },
-		{ "help", no_argument, NULL, OPT_HELP },
-		{ 0 },
-	};
 	struct flow_opts o = { 0 };
+	const struct arg args[] = {
+		POLICY_ARGS(&o.pa),
+		ARG_STR("direction", &o.dir), ARG_STR("protocol", &o.proto), ARG_STR("src", &o.src),
+		ARG_STR("dst", &o.dst),       ARG_FLAG("json", &o.json),     ARG_STR("batch", &o.batch),
+		ARGS_END,
+	};
 	struct policy p;
-	int c, rc;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		int r = policy_opt(&o.pa, c, optarg);
-		if (r < 0)
-			return 2;
-		if (r)
-			continue;
-		switch (c) {
-		case OPT_DIR: o.dir = optarg; break;
-		case OPT_PROTO: o.proto = optarg; break;
-		case OPT_SRC: o.src = optarg; break;
-		case OPT_DST: o.dst = optarg; break;
-		case OPT_JSON: o.json = true; break;
-		case OPT_BATCH: o.batch = optarg; break;
-		case 'h':
-		case OPT_HELP: fputs(flow_usage, stdout); return 0;
-		default: fputs(flow_usage, stderr); return 2;
-		}
-	}
-	if (optind < argc) {
-		fprintf(stderr, "minet flow: unexpected argument '%s'\n%s", argv[optind], flow_usage);
-		return 2;
-	}
+	int rc = args_parse("flow", argc, argv, args, 0, flow_usage);
+	if (rc < 0)
+		return args_exit(rc);
 	if (!o.pa.nsg) {
 		fprintf(stderr, "minet flow: --nsg is required\n%s", flow_usage);
 		return 2;

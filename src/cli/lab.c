@@ -1,7 +1,6 @@
 /* The running system's verbs: up, down, status, exec, apply, compile, topology (and lbd, the prober). */
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <jansson.h>
 #include <libgen.h>
 #include <stdio.h>
@@ -11,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cli/args.h"
 #include "cli/verbs.h"
 #include "model/jsonin.h"
 #include "realize/cluster.h"
@@ -19,8 +19,6 @@
 #include "realize/storage.h"
 
 extern const char default_topology[];
-
-enum { OPT_NAME = 1, OPT_JSON, OPT_NSG, OPT_ROUTES, OPT_DEFAULT, OPT_EXPORT, OPT_HELP };
 
 static bool need_root(const char *verb)
 {
@@ -146,23 +144,12 @@ static int print_status(const char *name, bool json)
 /* "[TOPOLOGY.json] [--name N]": 1 to go on, 0 after --help, -1 on misuse (usage printed). */
 static int topology_args(int argc, char **argv, const char *usage, const char **file, const char **name)
 {
-	static const struct option opts[] = { { "name", required_argument, NULL, OPT_NAME },
-					      { "help", no_argument, NULL, OPT_HELP }, { 0 } };
-	int c;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1)
-		switch (c) {
-		case OPT_NAME: *name = optarg; break;
-		case 'h':
-		case OPT_HELP: fputs(usage, stdout); return 0;
-		default: fputs(usage, stderr); return -1;
-		}
-	if (optind < argc)
-		*file = argv[optind++];
-	if (optind < argc) {
-		fputs(usage, stderr);
-		return -1;
-	}
+	const struct arg args[] = { ARG_STR("name", name), ARGS_END };
+	int first = args_parse(argv[0], argc, argv, args, 1, usage);
+	if (first < 0)
+		return first == ARGS_HELP ? 0 : -1;
+	if (first < argc)
+		*file = argv[first];
 	return 1;
 }
 
@@ -201,30 +188,14 @@ int cmd_up(int argc, char **argv)
 	return rc ? 1 : 0;
 }
 
+/* "[--name N]", and --json where json is not NULL: as topology_args. */
 static int name_only(int argc, char **argv, const char *usage, const char **name, bool *json)
 {
-	static const struct option opts[] = { { "name", required_argument, NULL, OPT_NAME },
-					      { "json", no_argument, NULL, OPT_JSON },
-					      { "help", no_argument, NULL, OPT_HELP }, { 0 } };
-	int c;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1)
-		switch (c) {
-		case OPT_NAME: *name = optarg; break;
-		case OPT_JSON:
-			if (!json)
-				goto bad;
-			*json = true;
-			break;
-		case 'h':
-		case OPT_HELP: fputs(usage, stdout); return 0;
-		default: goto bad;
-		}
-	if (optind == argc)
-		return 1;
-bad:
-	fputs(usage, stderr);
-	return -1;
+	struct arg args[] = { ARG_STR("name", name), ARG_FLAG("json", json), ARGS_END };
+	if (!json)
+		args[1] = (struct arg)ARGS_END;
+	int first = args_parse(argv[0], argc, argv, args, 0, usage);
+	return first < 0 ? (first == ARGS_HELP ? 0 : -1) : 1;
 }
 
 int cmd_down(int argc, char **argv)
@@ -315,27 +286,15 @@ int cmd_apply(int argc, char **argv)
 		"Replaces the subnet's NSG or route table on a running cluster, atomically. A bad file changes nothing.\n"
 		"--storage HOST F: the storage account firewall of a storage host (`az storage account show` output, its\n"
 		"networkRuleSet, or an ARM storage account), enforced with nftables in that host (same-region rule).\n";
-	static const struct option opts[] = { { "name", required_argument, NULL, OPT_NAME },
-					      { "nsg", required_argument, NULL, OPT_NSG },
-					      { "routes", required_argument, NULL, OPT_ROUTES },
-					      { "storage", required_argument, NULL, 's' },
-					      { "help", no_argument, NULL, OPT_HELP }, { 0 } };
 	const char *name = "mi", *nsg = NULL, *routes = NULL, *storage = NULL;
-	int c;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1)
-		switch (c) {
-		case OPT_NAME: name = optarg; break;
-		case OPT_NSG: nsg = optarg; break;
-		case OPT_ROUTES: routes = optarg; break;
-		case 's': storage = optarg; break;
-		case 'h':
-		case OPT_HELP: fputs(usage, stdout); return 0;
-		default: fputs(usage, stderr); return 2;
-		}
+	const struct arg args[] = { ARG_STR("name", &name), ARG_STR("nsg", &nsg), ARG_STR("routes", &routes),
+				    ARG_STR("storage", &storage), ARGS_END };
+	int first = args_parse("apply", argc, argv, args, 1, usage);
+	if (first < 0)
+		return args_exit(first);
 	if (storage) /* minet apply --storage HOST FILE (realize/storage.h) */
-		return apply_storage(name, storage, optind == argc - 1 && !nsg && !routes ? argv[optind] : NULL, usage);
-	if (optind < argc || !nsg == !routes) {
+		return apply_storage(name, storage, first == argc - 1 && !nsg && !routes ? argv[first] : NULL, usage);
+	if (first < argc || !nsg == !routes) {
 		fputs(usage, stderr);
 		return 2;
 	}
@@ -413,22 +372,13 @@ int cmd_topology(int argc, char **argv)
 	static const char usage[] = "usage: minet topology --default [--export DIR]\n"
 				    "Prints the built-in topology; --export writes its tags.json, nsg.json and routes.json\n"
 				    "(for minet flow, route and verify on the lab: add --host-vip with its hostVip).\n";
-	static const struct option opts[] = { { "default", no_argument, NULL, OPT_DEFAULT },
-					      { "export", required_argument, NULL, OPT_EXPORT },
-					      { "help", no_argument, NULL, OPT_HELP }, { 0 } };
 	const char *dir = NULL;
 	bool def = false;
-	int c;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1)
-		switch (c) {
-		case OPT_DEFAULT: def = true; break;
-		case OPT_EXPORT: dir = optarg; break;
-		case 'h':
-		case OPT_HELP: fputs(usage, stdout); return 0;
-		default: fputs(usage, stderr); return 2;
-		}
-	if (!def || optind < argc) {
+	const struct arg args[] = { ARG_FLAG("default", &def), ARG_STR("export", &dir), ARGS_END };
+	int first = args_parse("topology", argc, argv, args, 0, usage);
+	if (first < 0)
+		return args_exit(first);
+	if (!def) {
 		fputs(usage, stderr);
 		return 2;
 	}

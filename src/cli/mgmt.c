@@ -1,7 +1,6 @@
 /* minet mgmt — a small mutual-TLS client for the node agents (libevent evhttp over bufferevent_openssl).
  * The curl equivalent of `minet mgmt H:P GET /v1/status --cert C --key K --ca A` is
  *   curl --cacert A --cert C --key K https://H:P/v1/status */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +14,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
+#include "cli/args.h"
 #include "cli/verbs.h"
 
 static const char usage_text[] =
@@ -123,15 +123,9 @@ static void print_ssl_errors(struct bufferevent *bev)
 
 int cmd_mgmt(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "cert", required_argument, NULL, 'c' }, { "key", required_argument, NULL, 'k' },
-		{ "ca", required_argument, NULL, 'a' }, { "json", no_argument, NULL, 'j' },
-		{ "timeout", required_argument, NULL, 't' }, { "help", no_argument, NULL, 'h' },
-		{ "data", required_argument, NULL, 'd' },
-		{ NULL, 0, NULL, 0 },
-	};
 	const char *cert = getenv("MINET_MGMT_CERT"), *key = getenv("MINET_MGMT_KEY"), *ca = getenv("MINET_MGMT_CA");
-	int as_json = 0, timeout = 10, c, rc = 1;
+	bool as_json = false;
+	int timeout = 10, first, rc = 1;
 	const char *data = NULL; /* a request body (JSON), e.g. POST /v1/backup '{"target":"storage-ne","bytes":1048576}' */
 	char host[256];
 	unsigned short port;
@@ -144,32 +138,19 @@ int cmd_mgmt(int argc, char **argv)
 	struct evhttp_request *req;
 	unsigned char ip[16];
 
-	optind = 1;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'c': cert = optarg; break;
-		case 'k': key = optarg; break;
-		case 'a': ca = optarg; break;
-		case 'j': as_json = 1; break;
-		case 'd': data = optarg; break;
-		case 't':
-			timeout = atoi(optarg);
-			if (timeout < 1 || timeout > 3600)
-				return bad("--timeout wants 1..3600 seconds, not", optarg);
-			break;
-		case 'h': fputs(usage_text, stdout); return 0;
-		default: return bad("unknown or incomplete option", argv[optind - 1]);
-		}
-	}
-	if (argc - optind != 3)
+	const struct arg args[] = { ARG_STR("cert", &cert), ARG_STR("key", &key),      ARG_STR("ca", &ca),
+				    ARG_FLAG("json", &as_json), ARG_STR("data", &data), ARG_INT("timeout", &timeout, 1, 3600),
+				    ARGS_END };
+	if ((first = args_parse("mgmt", argc, argv, args, 3, usage_text)) < 0)
+		return args_exit(first);
+	if (argc - first != 3)
 		return bad("want HOST:PORT METHOD PATH", NULL);
-	if (split_hostport(argv[optind], host, sizeof(host), &port))
-		return bad("not HOST:PORT:", argv[optind]);
-	if (method_of(argv[optind + 1], &method))
-		return bad("unknown method", argv[optind + 1]);
-	if (argv[optind + 2][0] != '/')
-		return bad("PATH must start with '/':", argv[optind + 2]);
+	if (split_hostport(argv[first], host, sizeof(host), &port))
+		return bad("not HOST:PORT:", argv[first]);
+	if (method_of(argv[first + 1], &method))
+		return bad("unknown method", argv[first + 1]);
+	if (argv[first + 2][0] != '/')
+		return bad("PATH must start with '/':", argv[first + 2]);
 	if (!cert || !key || !ca)
 		return bad("--cert, --key and --ca (or $MINET_MGMT_CERT/KEY/CA) are required", NULL);
 
@@ -224,11 +205,11 @@ int cmd_mgmt(int argc, char **argv)
 		evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", "application/json");
 		evbuffer_add(evhttp_request_get_output_buffer(req), data, strlen(data));
 	}
-	if (evhttp_make_request(evcon, req, method, argv[optind + 2]))
+	if (evhttp_make_request(evcon, req, method, argv[first + 2]))
 		goto out;
 	event_base_dispatch(r.base);
 	if (r.code <= 0) {
-		fprintf(stderr, "minet mgmt: %s: no response (connection or TLS handshake failed)", argv[optind]);
+		fprintf(stderr, "minet mgmt: %s: no response (connection or TLS handshake failed)", argv[first]);
 		print_ssl_errors(bev);
 		goto out;
 	}

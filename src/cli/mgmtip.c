@@ -4,7 +4,6 @@
  * ns_parse), against --server or the system's resolv.conf. */
 #include <arpa/inet.h>
 #include <arpa/nameser.h>
-#include <getopt.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <resolv.h>
@@ -14,6 +13,7 @@
 #include <string.h>
 #include <jansson.h>
 
+#include "cli/args.h"
 #include "cli/verbs.h"
 
 static const char usage_text[] =
@@ -86,27 +86,15 @@ static int query_a(res_state rs, const char *name, char *cname, size_t cnlen, ch
 
 int cmd_mgmtip(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "server", required_argument, NULL, 's' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
-	};
 	const char *server = NULL;
 	bool json = false;
-	int c;
-
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		switch (c) {
-		case 's': server = optarg; break;
-		case 'j': json = true; break;
-		case 'h': fputs(usage_text, stdout); return 0;
-		default: return bad("bad option", NULL);
-		}
-	}
-	if (optind != argc - 1)
-		return bad(optind >= argc ? "missing FQDN" : "one FQDN only, not also", optind < argc ? argv[optind + 1] : NULL);
-	const char *fqdn = argv[optind];
+	const struct arg args[] = { ARG_STR("server", &server), ARG_FLAG("json", &json), ARGS_END };
+	int first = args_parse("mgmt-ip", argc, argv, args, 1, usage_text);
+	if (first < 0)
+		return args_exit(first);
+	if (first == argc)
+		return bad("missing FQDN", NULL);
+	const char *fqdn = argv[first];
 	if (!*fqdn || strlen(fqdn) > NS_MAXDNAME - 2 || strchr(fqdn, ' '))
 		return bad("not a domain name:", fqdn);
 

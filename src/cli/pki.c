@@ -1,11 +1,11 @@
 /* minet pki — the cluster's certificate authority: init, issue, revoke, crl, list. */
-#include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "cli/args.h"
 #include "cli/verbs.h"
 #include "pki/ca.h"
 
@@ -26,31 +26,9 @@ static const char usage_text[] =
 	"issue, revoke and crl check that ca.key matches ca.pem first.\n"
 	"Exit status: 0 done, 1 the operation failed, 2 bad usage or bad input (nothing written).\n";
 
-enum { O_RSA = 1, O_CRL_URL, O_DAYS, O_CRL_DAYS, O_NAME, O_PARENT, O_ROLE, O_SAN, O_REASON, O_JSON,
-       O_NOT_BEFORE, O_NOT_AFTER, O_THIS_UPDATE, O_NEXT_UPDATE, O_HELP };
-
-static const struct option opts[] = {
-	{ "rsa", no_argument, NULL, O_RSA },
-	{ "crl-url", required_argument, NULL, O_CRL_URL },
-	{ "days", required_argument, NULL, O_DAYS },
-	{ "crl-days", required_argument, NULL, O_CRL_DAYS },
-	{ "name", required_argument, NULL, O_NAME },
-	{ "parent", required_argument, NULL, O_PARENT },
-	{ "role", required_argument, NULL, O_ROLE },
-	{ "san", required_argument, NULL, O_SAN },
-	{ "reason", required_argument, NULL, O_REASON },
-	{ "json", no_argument, NULL, O_JSON },
-	/* undocumented, for tests: explicit validity windows ("+N"/"-N" seconds from now, or YYYYMMDDHHMMSSZ) */
-	{ "not-before", required_argument, NULL, O_NOT_BEFORE },
-	{ "not-after", required_argument, NULL, O_NOT_AFTER },
-	{ "this-update", required_argument, NULL, O_THIS_UPDATE },
-	{ "next-update", required_argument, NULL, O_NEXT_UPDATE },
-	{ "help", no_argument, NULL, O_HELP },
-	{ NULL, 0, NULL, 0 },
-};
-
 struct args {
-	int rsa, days, crl_days, json, role_set;
+	bool rsa, json;
+	int days, crl_days, role_set;
 	const char *crl_url, *name, *parent, *san, *reason;
 	enum pki_role role;
 	struct pki_time nb, na, tu, nu;
@@ -69,15 +47,24 @@ static int bad(const char *fmt, ...)
 	return 2;
 }
 
-static int parse_days(const char *s, int *out)
+static int role_arg(void *arg, const char *v)
 {
-	char *end;
-	long v = strtol(s, &end, 10);
+	struct args *a = arg;
+	a->role_set = 1;
+	if (!strcmp(v, "agent") || !strcmp(v, "mgmt")) {
+		a->role = *v == 'a' ? PKI_ROLE_AGENT : PKI_ROLE_MGMT;
+		return 0;
+	}
+	bad("--role is agent or mgmt, not '%s'", v);
+	return -1;
+}
 
-	if (*s == 0 || *end || v < 1 || v > 36500)
-		return -1;
-	*out = (int)v;
-	return 0;
+static int time_arg(void *t, const char *v)
+{
+	if (!pki_time_parse(v, t))
+		return 0;
+	bad("a time is +SECONDS, -SECONDS or YYYYMMDDHHMMSSZ, not '%s'", v);
+	return -1;
 }
 
 static void iso(time_t t, char *buf, size_t len)
@@ -145,57 +132,36 @@ int cmd_pki(int argc, char **argv)
 	char err[1024], note[512] = "";
 	const char *sub, *dir, *name = NULL;
 	char **ops;
-	int c, rc, nops, want;
+	int rc, nops, want;
 
 	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
 		fputs(usage_text, argc < 2 ? stderr : stdout);
 		return argc < 2 ? 2 : 0;
 	}
 	sub = argv[1];
-	optind = 1;
-	opterr = 0;
-	while ((c = getopt_long(argc - 1, argv + 1, "h", opts, NULL)) != -1) {
-		switch (c) {
-		case O_RSA: a.rsa = 1; break;
-		case O_CRL_URL: a.crl_url = optarg; break;
-		case O_DAYS:
-			if (parse_days(optarg, &a.days))
-				return bad("--days wants 1..36500, not '%s'", optarg);
-			break;
-		case O_CRL_DAYS:
-			if (parse_days(optarg, &a.crl_days))
-				return bad("--crl-days wants 1..36500, not '%s'", optarg);
-			break;
-		case O_NAME: a.name = optarg; break;
-		case O_PARENT: a.parent = optarg; break;
-		case O_ROLE:
-			a.role_set = 1;
-			if (!strcmp(optarg, "agent"))
-				a.role = PKI_ROLE_AGENT;
-			else if (!strcmp(optarg, "mgmt"))
-				a.role = PKI_ROLE_MGMT;
-			else
-				return bad("--role is agent or mgmt, not '%s'", optarg);
-			break;
-		case O_SAN: a.san = optarg; break;
-		case O_REASON: a.reason = optarg; break;
-		case O_JSON: a.json = 1; break;
-		case O_NOT_BEFORE:
-		case O_NOT_AFTER:
-		case O_THIS_UPDATE:
-		case O_NEXT_UPDATE:
-			if (pki_time_parse(optarg, c == O_NOT_BEFORE ? &a.nb : c == O_NOT_AFTER ? &a.na
-						   : c == O_THIS_UPDATE ? &a.tu : &a.nu))
-				return bad("a time is +SECONDS, -SECONDS or YYYYMMDDHHMMSSZ, not '%s'", optarg);
-			break;
-		case 'h':
-		case O_HELP: fputs(usage_text, stdout); return 0;
-		default: return bad("unknown or incomplete option '%s'", argv[optind]); /* = (argv+1)[optind-1] */
-		}
-	}
-	/* getopt permuted the operands to the end of argv+1, from optind */
-	nops = argc - 1 - optind;
-	ops = argv + 1 + optind;
+	const struct arg args[] = {
+		ARG_FLAG("rsa", &a.rsa),
+		ARG_STR("crl-url", &a.crl_url),
+		ARG_INT("days", &a.days, 1, 36500),
+		ARG_INT("crl-days", &a.crl_days, 1, 36500),
+		ARG_STR("name", &a.name),
+		ARG_STR("parent", &a.parent),
+		ARG_FN("role", &a, role_arg),
+		ARG_STR("san", &a.san),
+		ARG_STR("reason", &a.reason),
+		ARG_FLAG("json", &a.json),
+		ARG_FN("not-before", &a.nb, time_arg),
+		ARG_FN("not-after", &a.na, time_arg),
+		ARG_FN("this-update", &a.tu, time_arg),
+		ARG_FN("next-update", &a.nu, time_arg),
+		ARGS_END,
+	};
+	int first = args_parse("pki", argc - 1, argv + 1, args, -1, usage_text);
+	if (first < 0)
+		return args_exit(first);
+	/* getopt permuted the operands to the end of argv+1, from first */
+	nops = argc - 1 - first;
+	ops = argv + 1 + first;
 	if (nops < 1)
 		return bad("%s: missing DIR", sub);
 	dir = ops[0];

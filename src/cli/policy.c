@@ -11,27 +11,6 @@
 #include "model/jsonin.h"
 #include "model/shapes.h"
 
-int policy_opt(struct policy_args *a, int opt, const char *arg)
-{
-	switch (opt) {
-	case OPT_TAGS:
-		if (a->ntags == MAX_TAG_FILES) {
-			fprintf(stderr, "minet: at most %d --tags files\n", MAX_TAG_FILES);
-			return -1;
-		}
-		a->tags[a->ntags++] = arg;
-		return 1;
-	case OPT_VNET: a->vnet = arg; return 1;
-	case OPT_ROUTES: a->routes = arg; return 1;
-	case OPT_NSG: a->nsg = arg; return 1;
-	case OPT_NIC_NSG: a->nic_nsg = arg; return 1;
-	case OPT_HOST_VIP: a->host_vip = arg; return 1;
-	case OPT_ASG: a->asg = arg; return 1;
-	case OPT_PARAMETERS: a->parameters = arg; return 1;
-	default: return 0;
-	}
-}
-
 /* Without --tags, the files named by MINET_TAGS (a ':'-separated list), so a user types them once. */
 static void load_env_tags(struct tagdb *db, struct diag *d)
 {

@@ -3,9 +3,10 @@
 #ifndef MINET_CLI_POLICY_H
 #define MINET_CLI_POLICY_H
 
-#include <getopt.h>
 #include <stdio.h>
 #include <jansson.h>
+
+#include "cli/args.h"
 
 #include "model/asg.h"
 #include "model/nsg.h"
@@ -30,16 +31,11 @@ struct policy {
 	bool effective_nsg; /* --nsg held effective security rules: nsg is the subnet's, nic the NIC's */
 };
 
-/* Long options, values >= 1000 so verbs can add their own below. */
-enum { OPT_TAGS = 1000, OPT_VNET, OPT_ROUTES, OPT_NSG, OPT_NIC_NSG, OPT_HOST_VIP, OPT_ASG, OPT_PARAMETERS };
-#define POLICY_LONG_OPTIONS                                                                                  \
-	{ "tags", required_argument, NULL, OPT_TAGS }, { "vnet", required_argument, NULL, OPT_VNET },         \
-	{ "routes", required_argument, NULL, OPT_ROUTES }, { "nsg", required_argument, NULL, OPT_NSG },      \
-	{ "nic-nsg", required_argument, NULL, OPT_NIC_NSG }, { "host-vip", required_argument, NULL, OPT_HOST_VIP }, \
-	{ "asg", required_argument, NULL, OPT_ASG }, { "parameters", required_argument, NULL, OPT_PARAMETERS }
-
-/* Take one of the options above; 1 if it was one, 0 if not, -1 on misuse (reported). */
-int policy_opt(struct policy_args *a, int opt, const char *arg);
+/* The options that fill a struct policy_args, as entries of a verb's args.h table. */
+#define POLICY_ARGS(a)                                                                                        \
+	ARG_LIST("tags", (a)->tags, &(a)->ntags, MAX_TAG_FILES), ARG_STR("vnet", &(a)->vnet),                   \
+	ARG_STR("routes", &(a)->routes), ARG_STR("nsg", &(a)->nsg), ARG_STR("nic-nsg", &(a)->nic_nsg),          \
+	ARG_STR("host-vip", &(a)->host_vip), ARG_STR("asg", &(a)->asg), ARG_STR("parameters", &(a)->parameters)
 
 /* Load only the tags files (--tags, else MINET_TAGS) into db; errors printed. 0 or -1. */
 int policy_load_tags(struct tagdb *db, const struct policy_args *a);

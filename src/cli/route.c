@@ -22,41 +22,16 @@ static const char route_usage[] =
 	"FILE#NAME picks one of several; --parameters FILE: an ARM template's deploymentParameters file.\n"
 	"Exit: 0, or 2 on bad input or usage.\n";
 
-enum { OPT_DST = 1, OPT_JSON, OPT_HELP };
-
 int cmd_route(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		POLICY_LONG_OPTIONS,
-		{ "dst", required_argument, NULL, OPT_DST },
-		{ "json", no_argument, NULL, OPT_JSON },
-		{ "help", no_argument, NULL, OPT_HELP },
-		{ 0 },
-	};
 	struct policy_args pa = { 0 };
 	const char *dst = NULL;
 	bool json = false;
-	int c, port;
+	const struct arg args[] = { POLICY_ARGS(&pa), ARG_STR("dst", &dst), ARG_FLAG("json", &json), ARGS_END };
+	int port, first = args_parse("route", argc, argv, args, 0, route_usage);
 	u128 a;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		int r = policy_opt(&pa, c, optarg);
-		if (r < 0)
-			return 2;
-		if (r)
-			continue;
-		switch (c) {
-		case OPT_DST: dst = optarg; break;
-		case OPT_JSON: json = true; break;
-		case 'h':
-		case OPT_HELP: fputs(route_usage, stdout); return 0;
-		default: fputs(route_usage, stderr); return 2;
-		}
-	}
-	if (optind < argc) {
-		fprintf(stderr, "minet route: unexpected argument '%s'\n%s", argv[optind], route_usage);
-		return 2;
-	}
+	if (first < 0)
+		return args_exit(first);
 	if (pa.nsg || pa.nic_nsg) {
 		fprintf(stderr, "minet route: --nsg and --nic-nsg do not apply to routes\n");
 		return 2;

@@ -1,12 +1,12 @@
 /* minet tags: look-ups in Service Tags files — which tags hold an address, what changed between two weekly
  * files, and one tag's prefixes ready for a firewall. */
-#include <getopt.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#include "cli/args.h"
 #include "cli/verbs.h"
 #include "model/tagindex.h"
 #include "model/tags.h"
@@ -25,8 +25,6 @@ static const char tags_usage[] =
 	"Without --tags, the files named by MINET_TAGS (':'-separated). Files may be gzip-compressed.\n"
 	"Exit 2 on bad input or usage.\n";
 
-enum { OPT_TAGS = 1, OPT_TAG, OPT_JSON, OPT_FORMAT, OPT_HELP };
-
 #define MAX_FILES 16
 
 struct args {
@@ -39,41 +37,17 @@ struct args {
 	int first; /* index of the first operand */
 };
 
-/* Parse the options shared by the sub-verbs; -1 on a usage error (reported), 1 on --help. */
+/* Parse the options shared by the sub-verbs: args.h's results. */
 static int parse(int argc, char **argv, struct args *a)
 {
-	static const struct option opts[] = {
-		{ "tags", required_argument, NULL, OPT_TAGS }, { "tag", required_argument, NULL, OPT_TAG },
-		{ "json", no_argument, NULL, OPT_JSON },       { "format", required_argument, NULL, OPT_FORMAT },
-		{ "help", no_argument, NULL, OPT_HELP },       { 0 },
+	const struct arg args[] = {
+		ARG_LIST("tags", a->files, &a->nfiles, MAX_FILES),
+		ARG_LIST("tag", a->sel, &a->nsel, (int)(sizeof(a->sel) / sizeof(a->sel[0]))),
+		ARG_FLAG("json", &a->json),
+		ARG_STR("format", &a->format),
+		ARGS_END,
 	};
-	int c;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (c) {
-		case OPT_TAGS:
-			if (a->nfiles == MAX_FILES) {
-				fprintf(stderr, "minet tags: at most %d --tags files\n", MAX_FILES);
-				return -1;
-			}
-			a->files[a->nfiles++] = optarg;
-			break;
-		case OPT_TAG:
-			if (a->nsel == (int)(sizeof(a->sel) / sizeof(a->sel[0]))) {
-				fprintf(stderr, "minet tags: too many --tag\n");
-				return -1;
-			}
-			a->sel[a->nsel++] = optarg;
-			break;
-		case OPT_JSON: a->json = true; break;
-		case OPT_FORMAT: a->format = optarg; break;
-		case 'h':
-		case OPT_HELP: fputs(tags_usage, stdout); return 1;
-		default: fputs(tags_usage, stderr); return -1;
-		}
-	}
-	a->first = optind;
-	return 0;
+	return a->first = args_parse("tags", argc, argv, args, -1, tags_usage);
 }
 
 /* Load --tags (or MINET_TAGS) into db. -1 with errors printed. */
@@ -536,8 +510,8 @@ int cmd_tags(int argc, char **argv)
 		return 0;
 	}
 	int r = parse(argc - 1, argv + 1, &a);
-	if (r)
-		return r < 0 ? 2 : 0;
+	if (r < 0)
+		return args_exit(r);
 	a.first += 1; /* operands index into argv + 1 */
 	if (!strcmp(argv[1], "which"))
 		return tags_which(argc, argv, &a);

@@ -38,9 +38,6 @@ static const char verify_usage[] =
 	STORAGE_USAGE
 	"Exit: 0 every contract holds (and every storage account passes), 1 some fail, 2 bad input or usage.\n";
 
-enum { OPT_SUBNET = 1, OPT_REGION, OPT_PAIR, OPT_STRICT, OPT_CONTRACTS, OPT_JSON, OPT_SARIF, OPT_HELP, OPT_ESTATE,
-       OPT_THREADS };
-
 static const char *kind_name(enum finding_kind k)
 {
 	static const char *const names[] = { "nsg", "route", "intent", "shadowed", "virtualnetwork" };
@@ -259,63 +256,31 @@ static void print_text(const struct verify_report *r, const struct verify_input 
 
 int cmd_verify(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		POLICY_LONG_OPTIONS,
-		{ "subnet", required_argument, NULL, OPT_SUBNET },
-		{ "region", required_argument, NULL, OPT_REGION },
-		{ "pair", required_argument, NULL, OPT_PAIR },
-		{ "strict", no_argument, NULL, OPT_STRICT },
-		{ "contracts", required_argument, NULL, OPT_CONTRACTS },
-		{ "json", no_argument, NULL, OPT_JSON },
-		{ "sarif", no_argument, NULL, OPT_SARIF },
-		{ "help", no_argument, NULL, OPT_HELP },
-		{ "estate", required_argument, NULL, OPT_ESTATE },
-		{ "threads", required_argument, NULL, OPT_THREADS },
-		STORAGE_LONG_OPTIONS,
-		{ 0 },
-	};
 	struct policy_args pa = { 0 };
 	struct storage_args sa = { 0 };
 	json_t *storage = NULL;
 	struct verify_input in = { 0 };
 	struct estate_args ea = { 0 };
-	char *end;
 	const char *subnet = NULL, *set = "documented";
 	bool json = false, sarif = false;
-	int c;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		int r = policy_opt(&pa, c, optarg);
-		if (r < 0)
-			return 2;
-		if (r)
-			continue;
-		if ((r = storage_opt(&sa, c, optarg)) < 0)
-			return 2;
-		if (r)
-			continue;
-		switch (c) {
-		case OPT_SUBNET: subnet = optarg; break;
-		case OPT_REGION: in.region = optarg; break;
-		case OPT_PAIR: in.pair = optarg; break;
-		case OPT_STRICT: in.strict = true; break;
-		case OPT_CONTRACTS: set = optarg; break;
-		case OPT_JSON: json = true; break;
-		case OPT_SARIF: sarif = true; break;
-		case OPT_ESTATE: ea.file = optarg; break;
-		case OPT_THREADS:
-			ea.threads = (int)strtol(optarg, &end, 10);
-			if (*end || ea.threads < 1 || ea.threads > 1024) {
-				fprintf(stderr, "minet verify: --threads '%s': want 1-1024\n", optarg);
-				return 2;
-			}
-			break;
-		case 'h':
-		case OPT_HELP: fputs(verify_usage, stdout); return 0;
-		default: fputs(verify_usage, stderr); return 2;
-		}
-	}
-	if (ea.file && optind == argc && !subnet && !in.region && !in.pair && !(json && sarif)) {
+	const struct arg args[] = {
+		POLICY_ARGS(&pa),
+		ARG_STR("subnet", &subnet),
+		ARG_STR("region", &in.region),
+		ARG_STR("pair", &in.pair),
+		ARG_FLAG("strict", &in.strict),
+		ARG_STR("contracts", &set),
+		ARG_FLAG("json", &json),
+		ARG_FLAG("sarif", &sarif),
+		ARG_STR("estate", &ea.file),
+		ARG_INT("threads", &ea.threads, 1, 1024),
+		STORAGE_ARGS(&sa),
+		ARGS_END,
+	};
+	int first = args_parse("verify", argc, argv, args, 0, verify_usage);
+	if (first < 0)
+		return args_exit(first);
+	if (ea.file && !subnet && !in.region && !in.pair && !(json && sarif)) {
 		ea.contracts = set;
 		ea.strict = in.strict;
 		ea.json = json;
@@ -327,10 +292,10 @@ int cmd_verify(int argc, char **argv)
 			json && sarif ? "; --json and --sarif exclude each other" : "");
 		return 2;
 	}
-	if (optind < argc || !subnet || !in.region || !in.pair || !pa.nsg || (json && sarif)) {
+	if (!subnet || !in.region || !in.pair || !pa.nsg || (json && sarif)) {
 		fprintf(stderr, "minet verify: %s\n%s",
-			optind < argc ? "unexpected argument" : json && sarif ? "--json and --sarif exclude each other"
-							     : "--subnet, --region, --pair and --nsg are required",
+			json && sarif ? "--json and --sarif exclude each other"
+				      : "--subnet, --region, --pair and --nsg are required",
 			verify_usage);
 		return 2;
 	}

@@ -7,26 +7,25 @@
 #include "analysis/storage.h"
 #include "model/storagefw.h"
 
-int storage_opt(struct storage_args *a, int c, const char *arg)
+int storage_account_arg(void *arg, const char *file)
 {
-	switch (c) {
-	case OPT_STORAGE_ACCOUNT:
-		if (a->n == STORAGE_MAX_ACCOUNTS) {
-			fprintf(stderr, "minet verify: at most %d --storage-account\n", STORAGE_MAX_ACCOUNTS);
-			return -1;
-		}
-		a->files[a->n++] = arg;
-		return 1;
-	case OPT_STORAGE_REGION:
-		if (!a->n || a->regions[a->n - 1]) {
-			fprintf(stderr, "minet verify: --storage-region %s: give it after its --storage-account\n", arg);
-			return -1;
-		}
-		a->regions[a->n - 1] = arg;
-		return 1;
-	case OPT_MGMT_IP: a->mgmt_ip = arg; return 1;
-	case OPT_SUBNET_ID: a->subnet_id = arg; return 1;
+	struct storage_args *a = arg;
+	if (a->n == STORAGE_MAX_ACCOUNTS) {
+		fprintf(stderr, "minet verify: at most %d --storage-account\n", STORAGE_MAX_ACCOUNTS);
+		return -1;
 	}
+	a->files[a->n++] = file;
+	return 0;
+}
+
+int storage_region_arg(void *arg, const char *region)
+{
+	struct storage_args *a = arg;
+	if (!a->n || a->regions[a->n - 1]) {
+		fprintf(stderr, "minet verify: --storage-region %s: give it after its --storage-account\n", region);
+		return -1;
+	}
+	a->regions[a->n - 1] = region;
 	return 0;
 }
 

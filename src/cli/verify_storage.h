@@ -3,20 +3,12 @@
 #ifndef MINET_CLI_VERIFY_STORAGE_H
 #define MINET_CLI_VERIFY_STORAGE_H
 
-#include <getopt.h>
 #include <jansson.h>
 #include <stdbool.h>
 #include <stdio.h>
 
+#include "cli/args.h"
 #include "model/addr.h"
-
-enum { OPT_STORAGE_ACCOUNT = 0x200, OPT_STORAGE_REGION, OPT_MGMT_IP, OPT_SUBNET_ID };
-
-#define STORAGE_LONG_OPTIONS                                                      \
-	{ "storage-account", required_argument, NULL, OPT_STORAGE_ACCOUNT },      \
-	{ "storage-region", required_argument, NULL, OPT_STORAGE_REGION },        \
-	{ "management-ip", required_argument, NULL, OPT_MGMT_IP },                \
-	{ "subnet-id", required_argument, NULL, OPT_SUBNET_ID }
 
 #define STORAGE_MAX_ACCOUNTS 32
 
@@ -36,8 +28,14 @@ struct storage_args {
 	bool bad;
 };
 
-/* 1 if c was one of STORAGE_LONG_OPTIONS (consumed), 0 if not, -1 on a usage error (reported). */
-int storage_opt(struct storage_args *a, int c, const char *arg);
+/* --storage-account and --storage-region, which pairs with the account before it (args.h A_FN). */
+int storage_account_arg(void *a, const char *file);
+int storage_region_arg(void *a, const char *region);
+
+/* The options that fill a struct storage_args, as entries of a verb's args.h table. */
+#define STORAGE_ARGS(a)                                                                                      \
+	ARG_FN("storage-account", a, storage_account_arg), ARG_FN("storage-region", a, storage_region_arg),     \
+	ARG_STR("management-ip", &(a)->mgmt_ip), ARG_STR("subnet-id", &(a)->subnet_id)
 
 /* Predict every account given. Returns the number that refuse (0 when none was given), or -1 on bad input
  * (reported on stderr). *json gets an array of predictions (NULL when no account was given). */

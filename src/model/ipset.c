@@ -11,6 +11,19 @@ void ipset_free(struct ipset *s)
 	s->n = s->cap = 0;
 }
 
+/* Room for n ranges in all, so that a result of known bound is built without growing. -1 out of memory. */
+static int reserve(struct ipset *s, size_t n)
+{
+	if (n <= s->cap)
+		return 0;
+	struct range *r = realloc(s->r, n * sizeof(*r));
+	if (!r)
+		return -1;
+	s->r = r;
+	s->cap = n;
+	return 0;
+}
+
 int ipset_add_range(struct ipset *s, u128 lo, u128 hi)
 {
 	if (s->n == s->cap) {
@@ -25,14 +38,27 @@ int ipset_add_range(struct ipset *s, u128 lo, u128 hi)
 	return 0;
 }
 
+size_t cidr_ranges(const struct cidr *c, struct range out[2])
+{
+	size_t n = 0;
+	if (!c->v4 && c->lo <= V4_BASE && c->hi >= V4_LAST) {
+		if (c->lo < V4_BASE)
+			out[n++] = (struct range){ c->lo, V4_BASE - 1 };
+		if (c->hi > V4_LAST)
+			out[n++] = (struct range){ V4_LAST + 1, c->hi };
+		return n;
+	}
+	out[n++] = (struct range){ c->lo, c->hi };
+	return n;
+}
+
 int ipset_add_cidr(struct ipset *s, const struct cidr *c)
 {
-	if (!c->v4 && c->lo <= V4_BASE && c->hi >= V4_LAST) {
-		if (c->lo < V4_BASE && ipset_add_range(s, c->lo, V4_BASE - 1) < 0)
+	struct range r[2];
+	for (size_t i = 0, n = cidr_ranges(c, r); i < n; i++)
+		if (ipset_add_range(s, r[i].lo, r[i].hi) < 0)
 			return -1;
-		return c->hi > V4_LAST ? ipset_add_range(s, V4_LAST + 1, c->hi) : 0;
-	}
-	return ipset_add_range(s, c->lo, c->hi);
+	return 0;
 }
 
 static int range_cmp(const void *a, const void *b)
@@ -118,16 +144,29 @@ int ipset_copy(struct ipset *dst, const struct ipset *src)
 	return 0;
 }
 
+/* Append [lo, hi] to a normalized set whose ranges all start at or before lo, merging it into the last range
+ * when they overlap or touch. The room is reserved. */
+static void append_merged(struct ipset *s, u128 lo, u128 hi)
+{
+	struct range *last = s->n ? &s->r[s->n - 1] : NULL;
+	if (last && (last->hi == U128_MAX || lo <= last->hi + 1)) {
+		if (hi > last->hi)
+			last->hi = hi;
+		return;
+	}
+	s->r[s->n++] = (struct range){ lo, hi };
+}
+
 int ipset_union(struct ipset *dst, const struct ipset *a, const struct ipset *b)
 {
 	*dst = (struct ipset){ 0 };
-	for (size_t i = 0; i < a->n; i++)
-		if (ipset_add_range(dst, a->r[i].lo, a->r[i].hi) < 0)
-			return -1;
-	for (size_t i = 0; i < b->n; i++)
-		if (ipset_add_range(dst, b->r[i].lo, b->r[i].hi) < 0)
-			return -1;
-	ipset_normalize(dst);
+	if (reserve(dst, a->n + b->n) < 0)
+		return -1;
+	size_t i = 0, j = 0;
+	while (i < a->n || j < b->n) {
+		const struct range *r = j == b->n || (i < a->n && a->r[i].lo <= b->r[j].lo) ? &a->r[i++] : &b->r[j++];
+		append_merged(dst, r->lo, r->hi);
+	}
 	return 0;
 }
 
@@ -135,6 +174,8 @@ int ipset_intersect(struct ipset *dst, const struct ipset *a, const struct ipset
 {
 	*dst = (struct ipset){ 0 };
 	size_t i = 0, j = 0;
+	if (reserve(dst, a->n + b->n) < 0)
+		return -1;
 	while (i < a->n && j < b->n) {
 		u128 lo = a->r[i].lo > b->r[j].lo ? a->r[i].lo : b->r[j].lo;
 		u128 hi = a->r[i].hi < b->r[j].hi ? a->r[i].hi : b->r[j].hi;
@@ -153,6 +194,8 @@ int ipset_complement(struct ipset *dst, const struct ipset *a)
 	*dst = (struct ipset){ 0 };
 	u128 next = 0;
 	bool done = false;
+	if (reserve(dst, a->n + 1) < 0)
+		return -1;
 	for (size_t i = 0; i < a->n && !done; i++) {
 		if (a->r[i].lo > next && ipset_add_range(dst, next, a->r[i].lo - 1) < 0)
 			return -1;

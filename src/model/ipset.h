@@ -21,6 +21,8 @@ void ipset_free(struct ipset *s);
 int ipset_add_range(struct ipset *s, u128 lo, u128 hi);
 /* Add a prefix; an IPv6 prefix that covers the IPv4-mapped block has that block cut out. */
 int ipset_add_cidr(struct ipset *s, const struct cidr *c);
+/* The one or two ranges (none for ::ffff:0:0/96 as IPv6) that ipset_add_cidr adds for c. */
+size_t cidr_ranges(const struct cidr *c, struct range out[2]);
 /* Sort and merge overlapping or adjacent ranges. */
 void ipset_normalize(struct ipset *s);
 
