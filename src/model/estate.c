@@ -8,9 +8,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "model/jsonfast.h"
 #include "model/jsonin.h"
+#include "model/tagfile.h"
 
 /* ---- the id index (open addressing, case-insensitive) ---- */
 
@@ -272,12 +275,14 @@ static void read_blob(struct reader *r, json_t *res, const char *id, bool nsg)
 	}
 	const char *name = str_at(res, "name");
 	json_t *o = json_pack("{s:s, s:o}", "name", name ? name : "", "properties", keep);
-	if (!o) {
+	char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
+	json_decref(o);
+	if (!text) {
 		r->oom = true;
 		return;
 	}
 	(*arr)[(*n)++] = (struct estate_blob){ .id = dup_or_oom(r, id), .name = dup_or_oom(r, name ? name : id),
-					       .json = o };
+					       .json = text, .len = strlen(text) };
 }
 
 static void read_resource(struct reader *r, json_t *res)
@@ -335,7 +340,7 @@ void estate_free(struct estate *e)
 		for (size_t i = 0; i < n; i++) {
 			free(b[i].id);
 			free(b[i].name);
-			json_decref(b[i].json);
+			free(b[i].json);
 		}
 	}
 	free(e->vnets);
@@ -399,15 +404,25 @@ static json_t *load_value(const char *buf, size_t len, size_t padding, size_t *u
 	return jsonfast_loadb(buf, n, len - n + padding, err);
 }
 
-int estate_load_buf(struct estate *e, const char *buf, size_t len, struct diag *d)
+/* Give the whole pages of buf[*done, end) back (buf is an anonymous mapping): what is read is not read again, and
+ * an inventory of a few hundred MB need not stay in memory beside what is made of it. */
+static void drop_read(const char *buf, size_t end, uintptr_t *done)
 {
-	return estate_load_padded(e, buf, len, 0, d);
+	uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE), lo = *done, hi = ((uintptr_t)buf + end) / page * page;
+	if (!lo)
+		lo = ((uintptr_t)buf + page - 1) / page * page;
+	if (hi > lo) {
+		madvise((void *)lo, hi - lo, MADV_DONTNEED);
+		*done = hi;
+	}
 }
 
-int estate_load_padded(struct estate *e, const char *buf, size_t len, size_t padding, struct diag *d)
+/* padding: bytes readable after buf[len]; drop: buf is an anonymous mapping whose read pages may go. */
+static int load(struct estate *e, const char *buf, size_t len, size_t padding, bool drop, struct diag *d)
 {
 	struct reader r = { .e = e, .d = d };
 	size_t off = 0, line = 1, col = 1, values = 0;
+	uintptr_t dropped = 0;
 	int before = d->errors;
 	*e = (struct estate){ 0 };
 	for (;;) {
@@ -459,6 +474,8 @@ int estate_load_padded(struct estate *e, const char *buf, size_t len, size_t pad
 		}
 		if (r.oom)
 			break;
+		if (drop)
+			drop_read(buf, off, &dropped);
 	}
 	if (!values && d->errors == before)
 		diag_err(d, NULL, "empty file: expected Azure Resource Graph output");
@@ -486,9 +503,21 @@ int estate_load_file(struct estate *e, const char *path, struct diag *d)
 	size_t len;
 	d->file = path;
 	*e = (struct estate){ 0 };
-	char *buf = jsonin_read_file(path, ESTATE_MAX_BYTES, JSONFAST_PADDING, &len, d);
-	int rc = buf ? estate_load_padded(e, buf, len, JSONFAST_PADDING, d) : -1;
-	free(buf);
+	struct tagfile f;
+	int rc;
+	if (tagfile_open(&f, path, ESTATE_MAX_BYTES, JSONFAST_PADDING) == 0) {
+		rc = load(e, f.text, f.len, JSONFAST_PADDING, true, d);
+		tagfile_close(&f);
+	} else { /* jsonin reads every other file and reports what is wrong */
+		char *buf = jsonin_read_file(path, ESTATE_MAX_BYTES, JSONFAST_PADDING, &len, d);
+		rc = buf ? load(e, buf, len, JSONFAST_PADDING, false, d) : -1;
+		free(buf);
+	}
 	d->file = saved;
 	return rc;
+}
+
+int estate_load_buf(struct estate *e, const char *buf, size_t len, struct diag *d)
+{
+	return load(e, buf, len, 0, false, d);
 }
