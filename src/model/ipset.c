@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "model/runsort.h"
+
 void ipset_free(struct ipset *s)
 {
 	free(s->r);
@@ -67,57 +69,14 @@ static int range_cmp(const void *a, const void *b)
 	return x->lo < y->lo ? -1 : x->lo > y->lo;
 }
 
-/* The end of the run of ranges sorted by lo that starts at a. */
-static size_t run_end(const struct range *r, size_t n, size_t a)
-{
-	size_t b = a + 1;
-	while (b < n && r[b - 1].lo <= r[b].lo)
-		b++;
-	return b;
-}
-
-/* Sort by lo. Ranges mostly arrive as a few sorted runs (normalized sets appended to each other: unions, the
- * prefixes of a route table's tags), so merge the runs pairwise (a natural merge sort: linear for one or two
- * runs) instead of sorting from scratch; qsort when no memory is left for the merge. */
-static void sort_ranges(struct ipset *s)
-{
-	size_t n = s->n;
-	if (run_end(s->r, n, 0) == n)
-		return;
-	struct range *tmp = malloc(n * sizeof(*tmp)), *src = s->r, *dst = tmp;
-	if (!tmp) {
-		qsort(s->r, n, sizeof(*s->r), range_cmp);
-		return;
-	}
-	for (;;) {
-		size_t i = 0, o = 0, runs = 0;
-		while (i < n) {
-			size_t b = run_end(src, n, i), c = b < n ? run_end(src, n, b) : n, x = i, y = b;
-			while (x < b && y < c)
-				dst[o++] = src[y].lo < src[x].lo ? src[y++] : src[x++];
-			while (x < b)
-				dst[o++] = src[x++];
-			while (y < c)
-				dst[o++] = src[y++];
-			i = c;
-			runs++;
-		}
-		struct range *t = src;
-		src = dst;
-		dst = t;
-		if (runs == 1)
-			break;
-	}
-	if (src != s->r)
-		memcpy(s->r, src, n * sizeof(*src));
-	free(tmp);
-}
+/* Sort by lo: ranges mostly arrive as a few sorted runs (unions, the prefixes of a route table's tags). */
+RUNSORT_DEFINE(sort_ranges, struct range, lo, range_cmp)
 
 void ipset_normalize(struct ipset *s)
 {
 	if (s->n < 2)
 		return;
-	sort_ranges(s);
+	sort_ranges(s->r, s->n);
 	size_t o = 0;
 	for (size_t i = 1; i < s->n; i++) {
 		struct range *last = &s->r[o];
