@@ -330,7 +330,18 @@ out:
 
 size_t fib_seg_index(const struct fib *fib, u128 a)
 {
-	size_t lo = 0, hi = fib->nseg;
+	return fib_seg_from(fib, 0, a);
+}
+
+size_t fib_seg_from(const struct fib *fib, size_t from, u128 a)
+{
+	/* gallop from `from` (cheap for the next range of a sorted walk), then search the bracket */
+	size_t lo = from, step = 1;
+	while (lo + step < fib->nseg && fib->seg[lo + step].hi < a) {
+		lo += step;
+		step *= 2;
+	}
+	size_t hi = lo + step < fib->nseg ? lo + step : fib->nseg;
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
 		if (fib->seg[mid].hi < a)
