@@ -224,7 +224,8 @@ struct walk {
 	const struct nsg_classifier *c;
 	size_t split, words;
 	struct list l[4];  /* source, destination, destination port, source port */
-	const struct list *addr[2][2]; /* per family: the source and destination lists (the same for every protocol) */
+	struct list addr[2][2]; /* per family: the source and destination lists (the same for every protocol); the
+				 * entries are the memo's */
 	uint64_t *x;       /* partial ANDs, one row of words per level 0..4 */
 	uint64_t *always;  /* per level: AND of all entries of levels >= it */
 	u128 rest[5];      /* per level: product of totals of levels >= it */
@@ -307,8 +308,8 @@ static int descend(struct walk *w, int level, u128 size)
 static int walk_family(struct walk *w, const struct nsg_classifier *c, const struct space *sp, unsigned proto,
 		       int fam, int32_t *pslot)
 {
-	w->l[0] = *w->addr[fam][0];
-	w->l[1] = *w->addr[fam][1];
+	w->l[0] = w->addr[fam][0];
+	w->l[1] = w->addr[fam][1];
 	if (!w->l[0].n || !w->l[1].n)
 		return 0;
 	port_list(&c->dport, sp->dport, sp->ndport, proto_has_ports(proto), &w->l[2], pslot);
@@ -351,10 +352,13 @@ int space_walk(const struct nsg_classifier *c, size_t split, const struct space 
 		goto out;
 	memset(aslot, 0xff, cap * sizeof(*aslot));
 	memset(pslot, 0xff, pcap * sizeof(*pslot));
-	for (int f = 0; f < 2; f++)
-		if (!(w.addr[f][0] = addr_list_memo(c, &c->src, sp->src, f, aslot)) ||
-		    !(w.addr[f][1] = addr_list_memo(c, &c->dst, sp->dst, f, aslot)))
+	for (int f = 0; f < 4; f++) { /* copies: the memo's array moves as it grows */
+		const struct list *l = addr_list_memo(c, f % 2 ? &c->dst : &c->src, f % 2 ? sp->dst : sp->src, f / 2,
+						      aslot);
+		if (!l)
 			goto out;
+		w.addr[f / 2][f % 2] = *l;
+	}
 	rc = 0;
 	for (unsigned p = 1; p <= PROTO_AH && !rc; p <<= 1)
 		if (sp->protos & p)
