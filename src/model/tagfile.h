@@ -11,6 +11,10 @@
 
 #include <stddef.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 struct tagfile {
 	const char *text; /* len bytes, then at least `padding` zero bytes */
 	size_t len;
@@ -24,5 +28,9 @@ void tagfile_close(struct tagfile *f);
 /* An anonymous zeroed mapping of at least n bytes (nothing reserved until touched); from 2 MiB up, 2 MiB-aligned
  * and marked for huge pages (one fault per 2 MiB instead of 512). Unmap with munmap(p, *maplen). NULL on error. */
 void *tagfile_anon(size_t n, size_t *maplen);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -566,6 +566,8 @@ int tagdb_load_file(struct tagdb *db, const char *path, struct diag *d)
 		tag_free(&s.t);
 	rollback(db, first);
 	arena_free(s.arena);
+	if (s.file)
+		free(db->files[--db->nfiles]); /* tagdb_load_json names the file again */
 	json_t *root = jsonin_load_buf(text, len, d);
 	rc = root ? tagdb_load_json(db, root, path, d) : -1;
 	json_decref(root);
