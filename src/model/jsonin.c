@@ -144,15 +144,45 @@ const char *jsonin_typename(const json_t *v)
 	}
 }
 
+/* Both build a path for every field read: plain copies rather than snprintf, the same text, cut to n - 1 bytes as
+ * snprintf cuts it. */
+static size_t put(char *buf, size_t n, size_t at, const char *s, size_t len)
+{
+	if (at + 1 >= n)
+		return at;
+	if (len > n - 1 - at)
+		len = n - 1 - at;
+	memcpy(buf + at, s, len);
+	return at + len;
+}
+
 const char *jsonin_path(char *buf, size_t n, const char *path, const char *key)
 {
-	snprintf(buf, n, "%s%s%s", path, *path ? "." : "", key);
+	size_t lp = strlen(path), at;
+	if (!n)
+		return buf;
+	at = put(buf, n, 0, path, lp);
+	if (lp)
+		at = put(buf, n, at, ".", 1);
+	at = put(buf, n, at, key, strlen(key));
+	buf[at] = 0;
 	return buf;
 }
 
 const char *jsonin_index(char *buf, size_t n, const char *path, size_t i)
 {
-	snprintf(buf, n, "%s[%zu]", path, i);
+	char num[24], *d = num + sizeof(num);
+	size_t at;
+	if (!n)
+		return buf;
+	*--d = ']';
+	do
+		*--d = (char)('0' + i % 10);
+	while (i /= 10);
+	*--d = '[';
+	at = put(buf, n, 0, path, strlen(path));
+	at = put(buf, n, at, d, (size_t)(num + sizeof(num) - d));
+	buf[at] = 0;
 	return buf;
 }
 

@@ -220,12 +220,14 @@ static int parse_addr(json_t *props, const char *base, const struct side_keys *k
 	json_array_foreach(many, i, v) {
 		struct cidr c;
 		const char *why, *s = json_string_value(v);
-		jsonin_index(ip, sizeof(ip), p, i);
-		if (!s) {
-			diag_err(d, ip, "expected a string, found %s", jsonin_typename(v));
-		} else if (cidr_parse(s, &c, &why) == 0) {
+		if (s && cidr_parse(s, &c, &why) == 0) {
 			if (ipset_add_cidr(&f->own, &c) < 0 || !(f->text = nsg_text_join(f->text, s)))
 				goto oom;
+			continue;
+		}
+		jsonin_index(ip, sizeof(ip), p, i); /* only for an error */
+		if (!s) {
+			diag_err(d, ip, "expected a string, found %s", jsonin_typename(v));
 		} else if (strpbrk(s, "/:") || isdigit((unsigned char)s[0])) {
 			diag_err(d, ip, "'%s': %s", s, why);
 		} else {
@@ -270,13 +272,16 @@ int port_field_parse(struct port_field *f, const char *one, const char *one_path
 	} else {
 		json_array_foreach(many, i, v) {
 			const char *s = json_string_value(v);
-			jsonin_index(ip, sizeof(ip), many_path, i);
+			if (s && prange_parse(s, &f->r[f->n], &why) == 0) {
+				if (f->n++, !(f->text = nsg_text_join(f->text, s)))
+					goto oom;
+				continue;
+			}
+			jsonin_index(ip, sizeof(ip), many_path, i); /* only for an error */
 			if (!s)
 				diag_err(d, ip, "expected a string, found %s", jsonin_typename(v));
-			else if (prange_parse(s, &f->r[f->n], &why) < 0)
+			else
 				diag_err(d, ip, "'%s': %s", s, why);
-			else if (f->n++, !(f->text = nsg_text_join(f->text, s)))
-				goto oom;
 		}
 		if (d->errors != before)
 			return -1;
@@ -456,6 +461,66 @@ void nsg_rules_sorted(struct nsg *g)
 		;
 }
 
+/* The rules read so far by name (case-insensitively) and by direction and priority, so that a rule is compared
+ * with every one before it (for the messages, in their order) only when it may clash with one: a 1,000-rule NSG
+ * is not half a million name comparisons. Without memory every rule is compared, as it always was. */
+struct clash_index {
+	size_t *slot; /* open addressing, rule index + 1, 0 empty */
+	size_t mask;
+	unsigned char prio[2][4097]; /* a rule with a name has this direction and priority */
+};
+
+static size_t name_hash(const char *s)
+{
+	size_t h = 14695981039346656037u;
+	for (; *s; s++)
+		h = (h ^ (unsigned char)tolower((unsigned char)*s)) * 1099511628211u;
+	return h;
+}
+
+static void clash_init(struct clash_index *ci, size_t n)
+{
+	size_t cap = 16;
+	while (cap < 2 * n)
+		cap *= 2;
+	memset(ci->prio, 0, sizeof(ci->prio));
+	ci->slot = calloc(cap, sizeof(*ci->slot));
+	ci->mask = cap - 1;
+}
+
+static void clash_free(struct clash_index *ci)
+{
+	free(ci->slot);
+}
+
+/* Could r clash with a rule added before it? (Conservative: true when unsure.) */
+static bool clash_may(const struct clash_index *ci, const struct nsg_rule *rules, const struct nsg_rule *r)
+{
+	if (!ci->slot)
+		return true;
+	if (!r->name)
+		return false;
+	if (r->priority < 0 || r->priority > 4096 || (r->priority && ci->prio[r->dir == DIR_OUT][r->priority]))
+		return true;
+	for (size_t h = name_hash(r->name) & ci->mask; ci->slot[h]; h = (h + 1) & ci->mask)
+		if (!strcasecmp(rules[ci->slot[h] - 1].name, r->name))
+			return true;
+	return false;
+}
+
+static void clash_add(struct clash_index *ci, const struct nsg_rule *rules, size_t i)
+{
+	const struct nsg_rule *r = &rules[i];
+	if (!ci->slot || !r->name)
+		return;
+	if (r->priority >= 0 && r->priority <= 4096)
+		ci->prio[r->dir == DIR_OUT][r->priority] = 1;
+	size_t h = name_hash(r->name) & ci->mask;
+	while (ci->slot[h])
+		h = (h + 1) & ci->mask;
+	ci->slot[h] = i + 1;
+}
+
 int nsg_load_json(struct nsg *g, json_t *root, const char *file, const struct netenv *env, struct diag *d)
 {
 	json_t *rules = NULL, *props = json_object_get(root, "properties"), *e;
@@ -487,6 +552,8 @@ int nsg_load_json(struct nsg *g, json_t *root, const char *file, const struct ne
 		return -1;
 	}
 	jsonin_path(rbase, sizeof(rbase), base, "securityRules");
+	struct clash_index ci;
+	clash_init(&ci, n);
 	/* Every rule is kept while checking, even one with errors, so that clashes with it are reported too;
 	 * any error discards the whole NSG at the end. */
 	for (i = 0; i < n; i++) {
@@ -494,7 +561,9 @@ int nsg_load_json(struct nsg *g, json_t *root, const char *file, const struct ne
 		struct nsg_rule *r = &g->rules[g->n++];
 		jsonin_index(path, sizeof(path), rbase, i);
 		parse_rule(e, path, env, r, counts, d);
-		for (size_t k = 0; k + 1 < g->n && r->name; k++) {
+		bool may = clash_may(&ci, g->rules, r);
+		clash_add(&ci, g->rules, g->n - 1);
+		for (size_t k = 0; may && k + 1 < g->n && r->name; k++) {
 			const struct nsg_rule *o = &g->rules[k];
 			/* Azure resource names are case-insensitive. */
 			if (o->name && !strcasecmp(o->name, r->name))
@@ -505,6 +574,7 @@ int nsg_load_json(struct nsg *g, json_t *root, const char *file, const struct ne
 					 "have the same Priority and Direction.", r->name, o->name, o->json_path);
 		}
 	}
+	clash_free(&ci);
 	for (int side = 0; side < 2; side++)
 		if (counts[side] > NSG_MAX_ADDRESSES)
 			diag_err(d, rbase, "%zu %s addresses and ranges; an NSG allows at most %d per side", counts[side],

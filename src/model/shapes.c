@@ -10,6 +10,7 @@
 
 #include "model/armtmpl.h"
 #include "model/effective.h"
+#include "model/jsonfast.h"
 #include "model/jsonin.h"
 
 #define MAX_DEPTH 8
@@ -18,11 +19,10 @@
 
 void shapes_map_free(struct shape_map *m)
 {
-	for (size_t i = 0; i < m->n; i++) {
+	for (size_t i = 0; i < m->n; i++)
 		free(m->e[i].canon);
-		free(m->e[i].user);
-	}
 	free(m->e);
+	free(m->idx);
 	*m = (struct shape_map){ 0 };
 }
 
@@ -36,16 +36,15 @@ int shapes_map_add(struct shape_map *m, const char *canon, const char *user, con
 		m->e = e;
 		m->cap = cap;
 	}
+	size_t lc = strlen(canon) + 1, lu = strlen(user) + 1;
 	struct shape_map_ent *e = &m->e[m->n];
-	e->canon = strdup(canon);
-	e->user = strdup(user);
-	e->ren = ren;
-	m->sorted = false;
-	if (!e->canon || !e->user) {
-		free(e->canon);
-		free(e->user);
+	if (!(e->canon = malloc(lc + lu)))
 		return -1;
-	}
+	memcpy(e->canon, canon, lc);
+	e->user = memcpy(e->canon + lc, user, lu);
+	e->ren = ren;
+	free(m->idx); /* an index no longer covers every entry */
+	m->idx = NULL;
 	m->n++;
 	return 0;
 }
@@ -68,32 +67,45 @@ static const char *join_path(char *buf, size_t n, const char *a, const char *res
 	return buf;
 }
 
-static int ent_cmp(const void *a, const void *b)
+/* FNV-1a, step by step so that the hashes of all the prefixes of a path come from one pass. */
+#define MAP_HASH0 14695981039346656037u
+static size_t hash_step(size_t h, char c)
 {
-	return strcmp(((const struct shape_map_ent *)a)->canon, ((const struct shape_map_ent *)b)->canon);
+	return (h ^ (unsigned char)c) * 1099511628211u;
+}
+
+static size_t hash_of(const char *s)
+{
+	size_t h = MAP_HASH0;
+	for (; *s; s++)
+		h = hash_step(h, *s);
+	return h;
 }
 
 void shapes_map_sort(struct shape_map *m)
 {
-	qsort(m->e, m->n, sizeof(*m->e), ent_cmp);
-	m->sorted = true;
+	size_t cap = 16;
+	while (cap < 2 * m->n)
+		cap *= 2;
+	free(m->idx);
+	if (!(m->idx = calloc(cap, sizeof(*m->idx))))
+		return; /* lookups stay linear */
+	m->mask = cap - 1;
+	for (size_t i = 0; i < m->n; i++) {
+		size_t h = hash_of(m->e[i].canon) & m->mask;
+		while (m->idx[h])
+			h = (h + 1) & m->mask;
+		m->idx[h] = i + 1;
+	}
 }
 
-/* The entry whose canon is exactly the first len bytes of path (sorted map), or NULL. */
-static const struct shape_map_ent *map_find(const struct shape_map *m, const char *path, size_t len)
+/* The first entry whose canon is exactly the first len bytes of path (hash h), with the index, or NULL. */
+static const struct shape_map_ent *map_find(const struct shape_map *m, const char *path, size_t len, size_t h)
 {
-	size_t lo = 0, hi = m->n;
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-		int c = strncmp(m->e[mid].canon, path, len);
-		if (c == 0 && m->e[mid].canon[len])
-			c = 1;
-		if (c == 0)
-			return &m->e[mid];
-		if (c < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
+	for (h &= m->mask; m->idx[h]; h = (h + 1) & m->mask) {
+		const struct shape_map_ent *e = &m->e[m->idx[h] - 1];
+		if (!strncmp(e->canon, path, len) && !e->canon[len])
+			return e;
 	}
 	return NULL;
 }
@@ -102,17 +114,29 @@ static const struct shape_map_ent *map_find(const struct shape_map *m, const cha
 static const struct shape_map_ent *map_best(const struct shape_map *m, const char *path, size_t *blen)
 {
 	const struct shape_map_ent *best = NULL;
-	if (m->sorted) {
-		for (size_t l = strlen(path) + 1; l-- > 0;) {
-			if (l && path[l] && path[l] != '.' && path[l] != '[')
-				continue;
-			if ((best = map_find(m, path, l))) {
-				*blen = l;
+	if (m->idx) {
+		/* the hash of every prefix ending at a segment boundary, then the longest one that is an entry */
+		size_t len[64], hash[64], k = 0, h = MAP_HASH0, l;
+		for (l = 0;; l++) {
+			if ((!l || !path[l] || path[l] == '.' || path[l] == '[') && k < 64) {
+				len[k] = l;
+				hash[k++] = h;
+			}
+			if (!path[l])
+				break;
+			h = hash_step(h, path[l]);
+		}
+		if (k == 64) /* a path of more segments than that: fall back on the scan */
+			goto scan;
+		while (k-- > 0) {
+			if ((best = map_find(m, path, len[k], hash[k]))) {
+				*blen = len[k];
 				return best;
 			}
 		}
 		return NULL;
 	}
+scan:
 	for (size_t i = 0; i < m->n; i++) {
 		size_t l = strlen(m->e[i].canon);
 		if ((!best || l > *blen) && seg_prefix(path, m->e[i].canon, l)) {
@@ -460,8 +484,12 @@ static int ps_rule(json_t *r, const char *rpath, const char *cpath, json_t *rule
 		json_array_append(rules, r);
 		return shapes_map_add(m, cpath, rpath, NULL);
 	}
-	json_t *props = json_object(), *canon = json_pack("{s:O?, s:o}", "name", json_object_get(r, "Name"),
-							   "properties", props);
+	json_t *props = json_object(), *canon = json_object(), *name = json_object_get(r, "Name");
+	if (!props || !canon || json_object_set_new_nocheck(canon, "name", name ? json_incref(name) : json_null()) < 0 ||
+	    json_object_set_new_nocheck(canon, "properties", props) < 0) {
+		json_decref(canon);
+		return -1;
+	}
 	static const char *const plain[][2] = { { "Protocol", "protocol" }, { "Access", "access" },
 						{ "Priority", "priority" }, { "Direction", "direction" },
 						{ "SourceApplicationSecurityGroups", "sourceApplicationSecurityGroups" },
@@ -471,7 +499,7 @@ static int ps_rule(json_t *r, const char *rpath, const char *cpath, json_t *rule
 	for (size_t i = 0; i < sizeof(plain) / sizeof(plain[0]); i++) {
 		json_t *x = json_object_get(r, plain[i][0]);
 		if (x)
-			json_object_set(props, plain[i][1], x);
+			json_object_set_new_nocheck(props, plain[i][1], json_incref(x));
 	}
 	rc |= shapes_map_add(m, cpath, rpath, ps_rule_ren);
 	for (size_t i = 0; i < 4; i++) {
@@ -481,15 +509,15 @@ static int ps_rule(json_t *r, const char *rpath, const char *cpath, json_t *rule
 			ps_depth_error(up, d);
 			rc = -1;
 		} else if (json_is_array(x) && json_array_size(x) == 1) {
-			json_object_set(props, ps_lists[i].one, json_array_get(x, 0));
+			json_object_set_new_nocheck(props, ps_lists[i].one, json_incref(json_array_get(x, 0)));
 			jsonin_path(cp, sizeof(cp), jsonin_path(p, sizeof(p), cpath, "properties"), ps_lists[i].one);
 			rc |= shapes_map_add(m, cp, jsonin_index(p, sizeof(p), up, 0), NULL);
 		} else if (json_is_array(x)) {
-			json_object_set(props, ps_lists[i].many, x);
+			json_object_set_new_nocheck(props, ps_lists[i].many, json_incref(x));
 			jsonin_path(cp, sizeof(cp), jsonin_path(p, sizeof(p), cpath, "properties"), ps_lists[i].many);
 			rc |= shapes_map_add(m, cp, up, NULL);
 		} else if (x) { /* a plain string (or a wrong type, reported by the NSG reader) */
-			json_object_set(props, ps_lists[i].one, x);
+			json_object_set_new_nocheck(props, ps_lists[i].one, json_incref(x));
 			jsonin_path(cp, sizeof(cp), jsonin_path(p, sizeof(p), cpath, "properties"), ps_lists[i].one);
 			rc |= shapes_map_add(m, cp, up, NULL);
 		}
@@ -635,21 +663,27 @@ static const struct shape_ren tf_route_ren[] = {
  * rename table read backwards. ASG ids become REST's [{"id": …}]. */
 static json_t *tf_convert(json_t *tf, const struct shape_ren *ren)
 {
-	json_t *props = json_object(), *c = json_pack("{s:O?, s:o}", "name", json_object_get(tf, "name"),
-						       "properties", props);
+	/* built with the unchecked setters: every key is one of the tables' ASCII names (json_pack would parse its
+	 * format and check each key again, for every rule) */
+	json_t *props = json_object(), *c = json_object(), *name = json_object_get(tf, "name");
+	if (!props || !c || json_object_set_new_nocheck(c, "name", name ? json_incref(name) : json_null()) < 0 ||
+	    json_object_set_new_nocheck(c, "properties", props) < 0) {
+		json_decref(c);
+		return NULL;
+	}
 	for (const struct shape_ren *x = ren; x->canon; x++) {
 		if (strncmp(x->canon, "properties.", 11))
 			continue;
 		json_t *v = json_object_get(tf, x->user);
 		if (!v || json_is_null(v))
 			continue;
-		if (strstr(x->user, "application_security_group_ids") && json_is_array(v)) {
+		if (json_is_array(v) && json_array_size(v) && strstr(x->user, "application_security_group_ids")) {
 			json_t *a = json_array(), *e;
 			size_t i;
 			json_array_foreach(v, i, e) json_array_append_new(a, json_pack("{s:O}", "id", e));
-			json_object_set_new(props, x->canon + 11, a);
+			json_object_set_new_nocheck(props, x->canon + 11, a);
 		} else {
-			json_object_set(props, x->canon + 11, v);
+			json_object_set_new_nocheck(props, x->canon + 11, json_incref(v));
 		}
 	}
 	return c;
@@ -1127,11 +1161,34 @@ int shapes_dispatch(json_t *v, const char *upath, enum shape_kind kind, struct s
 
 /* ---- loading one argument ---- */
 
+/* What no shape reads of a Terraform plan, left out while parsing (jsonfast.h): a resource change's before and
+ * sensitivity masks, its after when planned_values has the planned resources (conv_terraform reads after only
+ * without them), and the configuration, prior state and drift. A plan is about as big again as its
+ * planned_values because of them. */
+static const char *const tf_plan_keys[] = { "format_version", NULL };
+static const char *const tf_pv[] = { "planned_values", NULL };
+static const char *const tf_rc[] = { "resource_changes", NULL };
+static const char *const tf_before[] = { "resource_changes", "*", "change", "before", NULL };
+static const char *const tf_after[] = { "resource_changes", "*", "change", "after", NULL };
+static const char *const tf_before_sens[] = { "resource_changes", "*", "change", "before_sensitive", NULL };
+static const char *const tf_after_sens[] = { "resource_changes", "*", "change", "after_sensitive", NULL };
+static const char *const tf_config[] = { "configuration", NULL };
+static const char *const tf_prior[] = { "prior_state", NULL };
+static const char *const tf_drift[] = { "resource_drift", NULL };
+static const char *const *const tf_with_pv[] = { tf_after, NULL };
+static const char *const *const tf_always[] = { tf_before, tf_before_sens, tf_after_sens, tf_config, tf_prior,
+						tf_drift, NULL };
+static const struct jsonfast_prune tf_prune[] = {
+	{ tf_plan_keys, tf_pv, tf_with_pv },
+	{ tf_plan_keys, tf_rc, tf_always },
+	{ tf_plan_keys, tf_pv, tf_always },
+};
+
 json_t *shapes_read(const char *file, size_t max_bytes, struct diag *d)
 {
 	size_t len;
 	json_error_t err;
-	char *buf = jsonin_read_file(file, max_bytes, 0, &len, d);
+	char *buf = jsonin_read_file(file, max_bytes, JSONFAST_PADDING, &len, d);
 	if (!buf)
 		return NULL;
 	if (len == 0) {
@@ -1139,7 +1196,8 @@ json_t *shapes_read(const char *file, size_t max_bytes, struct diag *d)
 		diag_err(d, NULL, "empty file, expected a JSON object");
 		return NULL;
 	}
-	json_t *root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &err);
+	json_t *root = jsonfast_loadb_pruned(buf, len, JSONFAST_PADDING, tf_prune, sizeof(tf_prune) / sizeof(tf_prune[0]),
+					     &err);
 	free(buf);
 	if (!root)
 		diag_err(d, NULL, "line %d, column %d: %s", err.line, err.column, err.text);

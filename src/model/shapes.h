@@ -26,14 +26,16 @@ struct shape_ren {
 };
 
 struct shape_map_ent {
-	char *canon, *user;
+	char *canon, *user; /* one allocation: user follows canon */
 	const struct shape_ren *ren; /* NULL-terminated, or NULL: the rest of the path is the same */
 };
 
 struct shape_map {
 	struct shape_map_ent *e;
 	size_t n, cap;
-	bool sorted; /* by canon (shapes_map_sort): lookups by binary search, else a linear scan */
+	/* A hash index of the entries by canon (shapes_map_sort): open addressing, entry index + 1, 0 empty; mask + 1
+	 * slots. Without it (NULL), lookups are a linear scan. */
+	size_t *idx, mask;
 };
 
 /* Consumer flags a converter may set on an item (e.g. effective output that is already a whole FIB). */
@@ -71,7 +73,7 @@ int shapes_dispatch(json_t *v, const char *upath, enum shape_kind kind, struct s
 /* Helpers for converters. */
 struct shape_item *shapes_add(struct shape_found *out, const char *name, json_t *canon /* stolen */);
 int shapes_map_add(struct shape_map *m, const char *canon, const char *user, const struct shape_ren *ren);
-/* Sort the entries for fast lookups (a canonical path of one entry must be unique). */
+/* Index the entries for fast lookups (a canonical path of one entry must be unique). */
 void shapes_map_sort(struct shape_map *m);
 /* The user's path for a canonical path (into buf of size n). */
 const char *shapes_map_path(const void *map, const char *path, char *buf, size_t n);

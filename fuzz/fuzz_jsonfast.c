@@ -1,0 +1,68 @@
+/* libFuzzer: jsonfast_loadb against json_loadb (JSON_REJECT_DUPLICATES) on the same text: the same tree (key order,
+ * integer or real, value) or the same error (text, line, column); and with members left out (jsonfast_prune).
+ * Any difference aborts. */
+#include <jansson.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model/jsonfast.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	size_t padding = size % 2 ? JSONFAST_PADDING : 0; /* both the copying and the padded path */
+	char *buf = malloc(size + padding + 1);
+	if (!buf)
+		return 0;
+	memcpy(buf, data, size);
+	memset(buf + size, 0, padding + 1);
+	json_error_t e1, e2;
+	json_t *a = jsonfast_loadb(buf, size, padding, &e1);
+	json_t *b = json_loadb((const char *)data, size, JSON_REJECT_DUPLICATES, &e2);
+	if (!a != !b)
+		abort();
+	if (!b) {
+		if (strcmp(e1.text, e2.text) || e1.line != e2.line || e1.column != e2.column)
+			abort();
+	} else {
+		char *sa = json_dumps(a, JSON_ENCODE_ANY | JSON_PRESERVE_ORDER);
+		char *sb = json_dumps(b, JSON_ENCODE_ANY | JSON_PRESERVE_ORDER);
+		if (!sa || !sb || strcmp(sa, sb) || !json_equal(a, b))
+			abort();
+		free(sa);
+		free(sb);
+	}
+	json_decref(a);
+	/* Left out ("b", and every element of "c", when the root has "a" not null): json_loadb's tree without them, or
+	 * its error; or its whole tree, where simdjson gave the text to json_loadb (e.g. a raw NUL byte between tokens,
+	 * which jansson takes for white space). */
+	char *whole = b ? json_dumps(b, JSON_ENCODE_ANY | JSON_PRESERVE_ORDER) : NULL;
+	static const char *const has[] = { "a", NULL }, *const pb[] = { "b", NULL }, *const pc[] = { "c", "*", NULL };
+	static const char *const *const paths[] = { pb, pc, NULL };
+	static const struct jsonfast_prune rule = { has, NULL, paths };
+	a = jsonfast_loadb_pruned(buf, size, padding, &rule, 1, &e1);
+	if (!a != !b)
+		abort();
+	if (b) {
+		json_t *x = json_object_get(b, "a");
+		if (x && !json_is_null(x)) {
+			json_object_del(b, "b");
+			json_array_clear(json_object_get(b, "c"));
+		}
+		char *sa = json_dumps(a, JSON_ENCODE_ANY | JSON_PRESERVE_ORDER);
+		char *sb = json_dumps(b, JSON_ENCODE_ANY | JSON_PRESERVE_ORDER);
+		if (!sa || !sb || (strcmp(sa, sb) && (!whole || strcmp(sa, whole))))
+			abort();
+		free(sa);
+		free(sb);
+	} else if (strcmp(e1.text, e2.text) || e1.line != e2.line || e1.column != e2.column) {
+		abort();
+	}
+	free(whole);
+	json_decref(a);
+	json_decref(b);
+	free(buf);
+	return 0;
+}

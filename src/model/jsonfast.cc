@@ -1,0 +1,233 @@
+// json_loadb through simdjson's DOM (see jsonfast.h). jansson reads a character at a time through a stream and
+// a string buffer; simdjson validates the text (UTF-8, numbers, literals, structure) in bulk, and the tree is then
+// built with jansson's unchecked constructors (the text is already known to be valid UTF-8). Anything on which the
+// two could disagree makes build() give up, and the text goes to json_loadb, which then accepts or reports it as
+// it always did.
+#include "model/jsonfast.h"
+
+#include <algorithm>
+#include <cstring>
+#include <memory>
+#include <simdjson.h>
+#include <vector>
+
+using namespace simdjson;
+
+static_assert(JSONFAST_PADDING >= SIMDJSON_PADDING, "JSONFAST_PADDING is simdjson's padding");
+
+namespace {
+
+// Documents up to this size reuse one parser per thread (its buffers stay allocated); larger ones get their own.
+constexpr size_t KEEP_PARSER_BYTES = 4u << 20;
+
+bool has_nul(std::string_view s)
+{
+	return memchr(s.data(), 0, s.size()) != nullptr;
+}
+
+// Would json_loadb read e as it is, with nothing of it kept? (A left-out subtree, see jsonfast_prune.)
+bool check(dom::element e)
+{
+	switch (e.type()) {
+	case dom::element_type::ARRAY: {
+		dom::array arr;
+		if (e.get_array().get(arr))
+			return false;
+		for (dom::element x : arr)
+			if (!check(x))
+				return false;
+		return true;
+	}
+	case dom::element_type::OBJECT: {
+		dom::object obj;
+		if (e.get_object().get(obj))
+			return false;
+		std::vector<std::string_view> keys;
+		for (dom::key_value_pair kv : obj) {
+			if (has_nul(kv.key) || !check(kv.value))
+				return false;
+			keys.push_back(kv.key);
+		}
+		std::sort(keys.begin(), keys.end());
+		return std::adjacent_find(keys.begin(), keys.end()) == keys.end();
+	}
+	case dom::element_type::UINT64:
+		return false;
+	case dom::element_type::STRING:
+		return !has_nul(e.get_string().value_unsafe());
+	default:
+		return true;
+	}
+}
+
+// The paths being followed down the tree: each points at its next segment (nullptr: the path ends here).
+constexpr size_t MAX_FOLLOWED = 16;
+struct followed {
+	const char *const *seg[MAX_FOLLOWED];
+	size_t n = 0;
+};
+
+// The paths of f that go on into the member (key) or array element (nullptr) below: whether one of them ends there
+// (the child is left out) goes to *leave.
+followed step(const followed &f, const std::string_view *key, bool *leave)
+{
+	followed c;
+	*leave = false;
+	for (size_t i = 0; i < f.n; i++) {
+		const char *s = *f.seg[i];
+		bool any = !strcmp(s, "*"); // array elements only: a member named "*" is not one
+		if (key ? any || *key != s : !any)
+			continue;
+		if (!f.seg[i][1])
+			*leave = true;
+		else
+			c.seg[c.n++] = f.seg[i] + 1;
+	}
+	return c;
+}
+
+// The tree for e, or NULL: give up (or out of memory). f: the left-out paths that lead into e.
+json_t *build(dom::element e, const followed &f)
+{
+	bool leave = false;
+	switch (e.type()) {
+	case dom::element_type::ARRAY: {
+		dom::array arr;
+		json_t *a = e.get_array().get(arr) ? nullptr : json_array();
+		if (!a)
+			return nullptr;
+		followed c = f.n ? step(f, nullptr, &leave) : followed();
+		for (dom::element x : arr) {
+			if (f.n && leave) {
+				if (check(x))
+					continue;
+				json_decref(a);
+				return nullptr;
+			}
+			json_t *v = build(x, c);
+			if (!v || json_array_append_new(a, v) < 0) {
+				json_decref(a);
+				return nullptr;
+			}
+		}
+		return a;
+	}
+	case dom::element_type::OBJECT: {
+		dom::object obj;
+		json_t *o = e.get_object().get(obj) ? nullptr : json_object();
+		std::string_view left[MAX_FOLLOWED]; // the keys left out here, for repeats of them
+		size_t nleft = 0;
+		if (!o)
+			return nullptr;
+		for (dom::key_value_pair kv : obj) {
+			size_t before = json_object_size(o);
+			followed c = f.n ? step(f, &kv.key, &leave) : followed();
+			if (f.n && leave) {
+				bool again = false;
+				for (size_t i = 0; i < nleft; i++)
+					again |= left[i] == kv.key;
+				if (again || nleft == MAX_FOLLOWED || json_object_getn(o, kv.key.data(), kv.key.size()) ||
+				    has_nul(kv.key) || !check(kv.value)) {
+					json_decref(o);
+					return nullptr;
+				}
+				left[nleft++] = kv.key;
+				continue;
+			}
+			for (size_t i = 0; i < nleft; i++)
+				if (left[i] == kv.key) {
+					json_decref(o);
+					return nullptr;
+				}
+			json_t *v = has_nul(kv.key) ? nullptr : build(kv.value, c); // jansson refuses NUL in keys
+			/* a repeated key replaces the value: the size tells (jansson refuses it, JSON_REJECT_DUPLICATES) */
+			if (!v || json_object_setn_new_nocheck(o, kv.key.data(), kv.key.size(), v) < 0 ||
+			    json_object_size(o) == before) {
+				json_decref(o);
+				return nullptr;
+			}
+		}
+		return o;
+	}
+	case dom::element_type::INT64:
+		return json_integer(e.get_int64().value_unsafe());
+	case dom::element_type::UINT64:
+		return nullptr; // above INT64_MAX: jansson's "too big integer"
+	case dom::element_type::DOUBLE:
+		// only a number written with '.' or an exponent is a double in both; simdjson refuses infinities
+		return json_real(e.get_double().value_unsafe());
+	case dom::element_type::STRING: {
+		std::string_view s = e.get_string().value_unsafe();
+		if (has_nul(s)) // "\u0000": jansson refuses it without JSON_ALLOW_NUL
+			return nullptr;
+		return json_stringn_nocheck(s.data(), s.size());
+	}
+	case dom::element_type::BOOL:
+		return json_boolean(e.get_bool().value_unsafe());
+	case dom::element_type::NULL_VALUE:
+		return json_null();
+	}
+	return nullptr;
+}
+
+// The paths of the rules whose conditions the root meets.
+followed rules_met(dom::element root, const struct jsonfast_prune *rules, size_t nrules)
+{
+	followed f;
+	dom::object obj;
+	if (root.get_object().get(obj))
+		return f;
+	for (size_t r = 0; r < nrules; r++) {
+		bool met = true;
+		dom::element v;
+		for (const char *const *k = rules[r].has; k && *k && met; k++)
+			met = !obj.at_key(*k).get(v) && !v.is_null();
+		for (const char *const *k = rules[r].objects; k && *k && met; k++)
+			met = !obj.at_key(*k).get(v) && v.is_object();
+		for (const char *const *const *p = rules[r].paths; met && *p; p++)
+			if (**p && f.n < MAX_FOLLOWED)
+				f.seg[f.n++] = *p;
+	}
+	return f;
+}
+
+// An escaped UTF-16 surrogate (\uD800-\uDFFF) anywhere: jansson's pairing rules decide, not simdjson's.
+bool has_escaped_surrogate(const char *buf, size_t len)
+{
+	const char *p = buf, *end = buf + len;
+	while ((p = static_cast<const char *>(memchr(p, '\\', size_t(end - p)))) && end - p >= 4) {
+		if (p[1] == 'u' && (p[2] == 'd' || p[2] == 'D') && p[3] && strchr("89abcdefABCDEF", p[3]))
+			return true;
+		p += p[1] == '\\' ? 2 : 1;
+	}
+	return false;
+}
+
+} // namespace
+
+extern "C" json_t *jsonfast_loadb(const char *buf, size_t len, size_t padding, json_error_t *err)
+{
+	return jsonfast_loadb_pruned(buf, len, padding, nullptr, 0, err);
+}
+
+extern "C" json_t *jsonfast_loadb_pruned(const char *buf, size_t len, size_t padding,
+					 const struct jsonfast_prune *rules, size_t nrules, json_error_t *err)
+{
+	static thread_local std::unique_ptr<dom::parser> kept;
+	std::unique_ptr<dom::parser> own;
+	dom::parser *parser;
+	if (len <= KEEP_PARSER_BYTES) {
+		if (!kept)
+			kept.reset(new (std::nothrow) dom::parser());
+		parser = kept.get();
+	} else {
+		own.reset(new (std::nothrow) dom::parser());
+		parser = own.get();
+	}
+	dom::element root;
+	json_t *t = nullptr;
+	if (parser && !has_escaped_surrogate(buf, len) &&
+	    !parser->parse(buf, len, padding < SIMDJSON_PADDING).get(root) && (root.is_object() || root.is_array()))
+		t = build(root, rules_met(root, rules, nrules));
+	return t ? t : json_loadb(buf, len, JSON_REJECT_DUPLICATES, err);
+}
