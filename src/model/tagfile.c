@@ -104,13 +104,14 @@ int tagfile_open(struct tagfile *f, const char *path, size_t max_bytes, size_t p
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size <= 0 || (uint64_t)st.st_size > UINT32_MAX)
 		goto out;
 	size_t size = (size_t)st.st_size, maplen;
+	/* Over the limit (gzip or not: a member larger than the limit hardly inflates to less) is jsonin's to say. */
+	if (size > max_bytes)
+		goto out;
 	char *p = read_file(fd, size, padding, &maplen);
 	if (!p)
 		goto out;
 	if (size >= 2 && (unsigned char)p[0] == 0x1f && (unsigned char)p[1] == 0x8b) {
 		rc = inflate_one(f, (const unsigned char *)p, size, max_bytes, padding);
-		munmap(p, maplen);
-	} else if (size > max_bytes) {
 		munmap(p, maplen);
 	} else {
 		*f = (struct tagfile){ .text = p, .len = size, .map = p, .maplen = maplen };
