@@ -157,10 +157,9 @@ static int run_one(struct job *j, size_t index)
 	else if (!nb)
 		finding(&s, EI_MISSING, sn->nsg_id, "network security group %s is not in the inventory", sn->nsg_id);
 	if (have_env && rtb) {
-		json_t *root = json_loads(rtb->json, 0, NULL);
+		json_t *root = rtb->json;
 		d.file = rtb->id;
 		have_rt = root && rt_load_json(&rt, root, rtb->id, o->tags, &d) == 0;
-		json_decref(root);
 		fflush(errs);
 		if (!have_rt) {
 			capture_errors(&s, EI_INVALID, rtb->id, "route table", errbuf);
@@ -170,10 +169,9 @@ static int run_one(struct job *j, size_t index)
 		}
 	}
 	if (have_env && nb) {
-		json_t *root = json_loads(nb->json, 0, NULL);
+		json_t *root = nb->json;
 		d.file = nb->id;
 		have_nsg = root && nsg_load_json(&nsg, root, nb->id, &env, &d) == 0;
-		json_decref(root);
 		fflush(errs);
 		if (!have_nsg) {
 			capture_errors(&s, EI_INVALID, nb->id, "network security group", errbuf);

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "model/jsonfast.h"
 #include "model/jsonin.h"
 
 /* ---- the id index (open addressing, case-insensitive) ---- */
@@ -271,14 +272,12 @@ static void read_blob(struct reader *r, json_t *res, const char *id, bool nsg)
 	}
 	const char *name = str_at(res, "name");
 	json_t *o = json_pack("{s:s, s:o}", "name", name ? name : "", "properties", keep);
-	char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
-	json_decref(o);
-	if (!text) {
+	if (!o) {
 		r->oom = true;
 		return;
 	}
 	(*arr)[(*n)++] = (struct estate_blob){ .id = dup_or_oom(r, id), .name = dup_or_oom(r, name ? name : id),
-					       .json = text };
+					       .json = o };
 }
 
 static void read_resource(struct reader *r, json_t *res)
@@ -336,7 +335,7 @@ void estate_free(struct estate *e)
 		for (size_t i = 0; i < n; i++) {
 			free(b[i].id);
 			free(b[i].name);
-			free(b[i].json);
+			json_decref(b[i].json);
 		}
 	}
 	free(e->vnets);
@@ -360,7 +359,52 @@ static void check_unique(struct estate *e, struct estate_index *ix, id_of f, siz
 	}
 }
 
+/* The length of the object or array at the start of buf (JSON text, with strings skipped), or 0 when it does not
+ * start with one or does not end. Only a cut: jsonfast reads and checks what is inside. */
+static size_t value_span(const char *buf, size_t len)
+{
+	size_t depth = 0;
+	if (!len || (buf[0] != '{' && buf[0] != '['))
+		return 0;
+	for (size_t i = 0; i < len; i++) {
+		switch (buf[i]) {
+		case '"':
+			for (i++; i < len && buf[i] != '"'; i++)
+				if (buf[i] == '\\')
+					i++;
+			break;
+		case '{':
+		case '[': depth++; break;
+		case '}':
+		case ']':
+			if (!--depth)
+				return i + 1;
+			break;
+		}
+	}
+	return 0;
+}
+
+/* One value at buf: through jsonfast when value_span finds its end (the same tree or error as json_loadb), else
+ * json_loadb reading the first value. *used: its length. */
+static json_t *load_value(const char *buf, size_t len, size_t padding, size_t *used, json_error_t *err)
+{
+	size_t n = value_span(buf, len);
+	if (!n) {
+		json_t *v = json_loadb(buf, len, JSON_DISABLE_EOF_CHECK | JSON_REJECT_DUPLICATES, err);
+		*used = err->position;
+		return v;
+	}
+	*used = n;
+	return jsonfast_loadb(buf, n, len - n + padding, err);
+}
+
 int estate_load_buf(struct estate *e, const char *buf, size_t len, struct diag *d)
+{
+	return estate_load_padded(e, buf, len, 0, d);
+}
+
+int estate_load_padded(struct estate *e, const char *buf, size_t len, size_t padding, struct diag *d)
 {
 	struct reader r = { .e = e, .d = d };
 	size_t off = 0, line = 1, col = 1, values = 0;
@@ -377,7 +421,8 @@ int estate_load_buf(struct estate *e, const char *buf, size_t len, struct diag *
 		if (off >= len)
 			break;
 		json_error_t err;
-		json_t *v = json_loadb(buf + off, len - off, JSON_DISABLE_EOF_CHECK | JSON_REJECT_DUPLICATES, &err);
+		size_t used;
+		json_t *v = load_value(buf + off, len - off, padding, &used, &err);
 		if (!v) {
 			diag_err(d, NULL, "line %zu, column %zu: %s", line + (size_t)err.line - 1,
 				 err.line <= 1 ? col + (size_t)(err.column > 0 ? err.column - 1 : 0) : (size_t)err.column,
@@ -406,7 +451,6 @@ int estate_load_buf(struct estate *e, const char *buf, size_t len, struct diag *
 		}
 		json_decref(v);
 		/* move past the value */
-		size_t used = err.position;
 		for (size_t i = 0; i < used && off < len; i++, off++) {
 			if (buf[off] == '\n')
 				line++, col = 1;
@@ -442,8 +486,8 @@ int estate_load_file(struct estate *e, const char *path, struct diag *d)
 	size_t len;
 	d->file = path;
 	*e = (struct estate){ 0 };
-	char *buf = jsonin_read_file(path, ESTATE_MAX_BYTES, 1, &len, d);
-	int rc = buf ? estate_load_buf(e, buf, len, d) : -1;
+	char *buf = jsonin_read_file(path, ESTATE_MAX_BYTES, JSONFAST_PADDING, &len, d);
+	int rc = buf ? estate_load_padded(e, buf, len, JSONFAST_PADDING, d) : -1;
 	free(buf);
 	d->file = saved;
 	return rc;
