@@ -21,7 +21,7 @@ static size_t page_round(size_t n)
 void *tagfile_anon(size_t n, size_t *maplen)
 {
 	n = page_round(n);
-	if (n < HUGE_SZ) {
+	if (n < HUGE_SZ / 8) {
 		void *p = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 		*maplen = n;
 		return p == MAP_FAILED ? NULL : p;
