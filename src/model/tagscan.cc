@@ -214,7 +214,7 @@ int scan_props(scanner &sc, ondemand::object props, std::string_view *region, st
 int scan_entry(scanner &sc, ondemand::value item, const struct tagscan_ops *ops, void *ctx)
 {
 	ondemand::object e;
-	std::string_view name, region, svc;
+	std::string_view name, region = "", svc = ""; // absent: "" (never a null pointer)
 	long long change = -1;
 	bool have_name = false, have_props = false, have_prefixes = false;
 	keyset keys;
