@@ -10,7 +10,7 @@
 .DEFAULT_GOAL := all
 O        ?= .
 CC       ?= cc
-PKGS     := jansson zlib openssl libevent libevent_openssl simdjson libmnl libnftables
+PKGS     := jansson zlib openssl libevent libevent_openssl simdjson libmnl libnftables libdeflate
 WARN     := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wcast-qual \
             -Wpointer-arith -Wformat=2 -Wvla -Wno-unused-parameter
 CFLAGS   ?= -O2 -g

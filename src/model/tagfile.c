@@ -3,13 +3,12 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <zlib.h>
+#include <libdeflate.h>
 
 #define HUGE_SZ ((size_t)2 << 20)
 
@@ -22,7 +21,7 @@ static size_t page_round(size_t n)
 void *tagfile_anon(size_t n, size_t *maplen)
 {
 	n = page_round(n);
-	if (n < HUGE_SZ) {
+	if (n < HUGE_SZ / 8) {
 		void *p = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 		*maplen = n;
 		return p == MAP_FAILED ? NULL : p;
@@ -64,7 +63,10 @@ static char *read_file(int fd, size_t size, size_t padding, size_t *maplen)
 	return p;
 }
 
-/* One gzip member, inflated whole into a buffer of exactly its ISIZE; -1 for anything else. */
+/* One gzip member, inflated whole into a buffer of exactly its ISIZE; -1 for anything else. libdeflate
+ * inflates a whole buffer at once about four times as fast as zlib's streaming inflate (2 ms against 7-10 ms
+ * for the 2025 file) and checks the member's CRC and ISIZE; it says how much input the member took, so that a
+ * second member or trailing bytes go to jsonin (zlib's gzread), which reads them as gunzip does. */
 static int inflate_one(struct tagfile *f, const unsigned char *z, size_t zlen, size_t max_bytes, size_t padding)
 {
 	if (zlen < 18)
@@ -73,23 +75,17 @@ static int inflate_one(struct tagfile *f, const unsigned char *z, size_t zlen, s
 	size_t isize = (size_t)t[0] | (size_t)t[1] << 8 | (size_t)t[2] << 16 | (size_t)t[3] << 24;
 	if (isize == 0 || isize > max_bytes)
 		return -1;
-	size_t maplen;
+	size_t maplen, in_used = 0, out_len = 0;
 	char *out = tagfile_anon(isize + padding + 1, &maplen);
-	if (!out)
-		return -1;
-	z_stream s = { 0 };
-	if (inflateInit2(&s, 16 + MAX_WBITS) != Z_OK) {
-		munmap(out, maplen);
+	struct libdeflate_decompressor *d = out ? libdeflate_alloc_decompressor() : NULL;
+	if (!d) {
+		if (out)
+			munmap(out, maplen);
 		return -1;
 	}
-	s.next_in = (unsigned char *)(uintptr_t)z; /* zlib's API is not const */
-	s.avail_in = (uInt)zlen;
-	s.next_out = (unsigned char *)out;
-	s.avail_out = (uInt)(isize + 1); /* one more: a member longer than its ISIZE shows */
-	int rc = inflate(&s, Z_FINISH);
-	bool ok = rc == Z_STREAM_END && s.total_out == isize && s.avail_in == 0;
-	inflateEnd(&s);
-	if (!ok) {
+	enum libdeflate_result rc = libdeflate_gzip_decompress_ex(d, z, zlen, out, isize, &in_used, &out_len);
+	libdeflate_free_decompressor(d);
+	if (rc != LIBDEFLATE_SUCCESS || in_used != zlen || out_len != isize) {
 		munmap(out, maplen);
 		return -1;
 	}
@@ -108,13 +104,14 @@ int tagfile_open(struct tagfile *f, const char *path, size_t max_bytes, size_t p
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size <= 0 || (uint64_t)st.st_size > UINT32_MAX)
 		goto out;
 	size_t size = (size_t)st.st_size, maplen;
+	/* Over the limit (gzip or not: a member larger than the limit hardly inflates to less) is jsonin's to say. */
+	if (size > max_bytes)
+		goto out;
 	char *p = read_file(fd, size, padding, &maplen);
 	if (!p)
 		goto out;
 	if (size >= 2 && (unsigned char)p[0] == 0x1f && (unsigned char)p[1] == 0x8b) {
 		rc = inflate_one(f, (const unsigned char *)p, size, max_bytes, padding);
-		munmap(p, maplen);
-	} else if (size > max_bytes) {
 		munmap(p, maplen);
 	} else {
 		*f = (struct tagfile){ .text = p, .len = size, .map = p, .maplen = maplen };

@@ -310,14 +310,6 @@ int tagdb_load_json(struct tagdb *db, json_t *root, const char *file, struct dia
 
 /* ---- the fast path for good files (tagscan.h) ---- */
 
-static int hexval(unsigned char ch)
-{
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	ch |= 0x20;
-	return ch >= 'a' && ch <= 'f' ? ch - 'a' + 10 : -1;
-}
-
 /* A prefix length at p: "/" and one to three digits up to max, or nothing (the whole length). The NUL after
  * them is at the returned pointer (the caller checks that it is the end of the text); NULL when not such. */
 static const char *plain_len(const char *p, unsigned max, unsigned *len)
@@ -373,6 +365,14 @@ static const char *v4_plain(const char *p, struct cidr *out)
 	return p;
 }
 
+/* Hex digit values, -1 for other bytes. */
+static const signed char hexdig[256] = {
+	['0'] = 0 + 1, ['1'] = 1 + 1, ['2'] = 2 + 1, ['3'] = 3 + 1, ['4'] = 4 + 1, ['5'] = 5 + 1, ['6'] = 6 + 1,
+	['7'] = 7 + 1, ['8'] = 8 + 1, ['9'] = 9 + 1, ['a'] = 10 + 1, ['b'] = 11 + 1, ['c'] = 12 + 1, ['d'] = 13 + 1,
+	['e'] = 14 + 1, ['f'] = 15 + 1, ['A'] = 10 + 1, ['B'] = 11 + 1, ['C'] = 12 + 1, ['D'] = 13 + 1,
+	['E'] = 14 + 1, ['F'] = 15 + 1,
+}; /* one more than the value, so that the zero of the other bytes means "not a digit" */
+
 /* IPv6 hex groups (one to four digits) with at most one "::" and no embedded IPv4, then plain_len. */
 static const char *v6_plain(const char *p, struct cidr *out)
 {
@@ -383,10 +383,9 @@ static const char *v6_plain(const char *p, struct cidr *out)
 		p += 2;
 	}
 	while (*p && *p != '/') {
-		unsigned x = 0;
-		int nd = 0, h;
-		while ((h = hexval((unsigned char)*p)) >= 0 && nd < 5)
-			x = x << 4 | (unsigned)h, nd++, p++;
+		unsigned x = 0, nd = 0, h;
+		while ((h = (unsigned)hexdig[(unsigned char)*p]) != 0 && nd < 5)
+			x = x << 4 | (h - 1), nd++, p++;
 		if (nd == 0 || nd > 4 || ng == 8)
 			return NULL;
 		g[ng++] = (uint16_t)x;
@@ -408,12 +407,16 @@ static const char *v6_plain(const char *p, struct cidr *out)
 	unsigned len;
 	if (!(p = plain_len(p, 128, &len)))
 		return NULL;
-	uint64_t w[2] = { 0, 0 };
-	for (int i = 0, k = 0; i < 8; i++) {
-		bool zero = gap >= 0 && i >= gap && i < gap + 8 - ng;
-		w[i / 4] = w[i / 4] << 16 | (zero ? 0 : g[k++]);
-	}
-	u128 a = (u128)w[0] << 64 | w[1];
+	/* The groups after "::" go to the end. */
+	uint16_t full[8] = { 0 };
+	int head = gap < 0 ? ng : gap;
+	for (int i = 0; i < head; i++)
+		full[i] = g[i];
+	for (int i = head; i < ng; i++)
+		full[8 - ng + i] = g[i];
+	uint64_t hi = (uint64_t)full[0] << 48 | (uint64_t)full[1] << 32 | (uint64_t)full[2] << 16 | full[3];
+	uint64_t lo = (uint64_t)full[4] << 48 | (uint64_t)full[5] << 32 | (uint64_t)full[6] << 16 | full[7];
+	u128 a = (u128)hi << 64 | lo;
 	u128 mask = len == 0 ? U128_MAX : (((u128)1 << (128 - len)) - 1);
 	if (a & mask)
 		return NULL;
@@ -566,6 +569,8 @@ int tagdb_load_file(struct tagdb *db, const char *path, struct diag *d)
 		tag_free(&s.t);
 	rollback(db, first);
 	arena_free(s.arena);
+	if (s.file)
+		free(db->files[--db->nfiles]); /* tagdb_load_json names the file again */
 	json_t *root = jsonin_load_buf(text, len, d);
 	rc = root ? tagdb_load_json(db, root, path, d) : -1;
 	json_decref(root);

@@ -454,6 +454,22 @@ static void test_tags_file_forms(void **st)
 	close(fd);
 	same_as_slow(path);
 	unlink(path);
+	/* An escaped prefix is the jansson reader's (it unescapes): loaded all the same, the file named once. */
+	char path2[] = "/tmp/minet-tags-XXXXXX";
+	fd = mkstemp(path2);
+	static const char esc[] = "{\"values\":[{\"name\":\"Esc\",\"properties\":{\"addressPrefixes\":"
+				  "[\"1.2.3.0\\/24\"]}}],\"changeNumber\":7}";
+	assert_true(fd >= 0 && write(fd, esc, sizeof(esc) - 1) == (ssize_t)sizeof(esc) - 1);
+	close(fd);
+	struct tagdb e = { 0 };
+	struct diag de = { .out = stderr };
+	assert_int_equal(tagdb_load_file(&e, path2, &de), 0);
+	unlink(path2);
+	assert_null(e.arena);
+	assert_int_equal(e.nfiles, 1);
+	assert_int_equal(tagdb_file_change(&e, path2), 7);
+	assert_int_equal(tagdb_find(&e, "esc")->nprefixes, 1);
+	tagdb_free(&e);
 	/* A broken member is jsonin's to report. */
 	char out[512] = { 0 };
 	FILE *mem = fmemopen(out, sizeof(out) - 1, "w");
