@@ -99,7 +99,8 @@ static char *arena_strndup(struct tagarena **head, const char *s, size_t n, size
 {
 	char *p = arena_alloc(head, n + 1, chunk);
 	if (p) {
-		memcpy(p, s, n);
+		if (n) /* an empty string_view may have no data pointer */
+			memcpy(p, s, n);
 		p[n] = 0;
 	}
 	return p;
@@ -468,7 +469,7 @@ static int scan_begin(void *ctx, const char *name, size_t nlen, const char *regi
 {
 	struct scan *s = ctx;
 	s->t = (struct service_tag){ .file = s->file, .change_number = change, .in_arena = true };
-	if (memchr(name, 0, nlen) || memchr(region, 0, rlen) || memchr(svc, 0, slen))
+	if ((nlen && memchr(name, 0, nlen)) || (rlen && memchr(region, 0, rlen)) || (slen && memchr(svc, 0, slen)))
 		return -1; /* jansson refuses NUL in strings: leave such files to it */
 	size_t n = nprefixes ? nprefixes : 1;
 	s->t.name = arena_strndup(&s->arena, name, nlen, s->chunk);
