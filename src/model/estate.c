@@ -12,19 +12,12 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "model/hashci.h"
 #include "model/jsonfast.h"
 #include "model/jsonin.h"
 #include "model/tagfile.h"
 
 /* ---- the id index (open addressing, case-insensitive) ---- */
-
-static uint64_t hash_ci(const char *s)
-{
-	uint64_t h = 1469598103934665603ull;
-	for (; *s; s++)
-		h = (h ^ (unsigned char)tolower((unsigned char)*s)) * 1099511628211ull;
-	return h;
-}
 
 typedef const char *(*id_of)(const struct estate *e, size_t i);
 

@@ -8,6 +8,7 @@
 #include <strings.h>
 
 #include "model/asg.h"
+#include "model/hashci.h"
 #include "model/jsonin.h"
 #include "model/shapes.h"
 
@@ -470,14 +471,6 @@ struct clash_index {
 	unsigned char prio[2][4097]; /* a rule with a name has this direction and priority */
 };
 
-static size_t name_hash(const char *s)
-{
-	size_t h = 14695981039346656037u;
-	for (; *s; s++)
-		h = (h ^ (unsigned char)tolower((unsigned char)*s)) * 1099511628211u;
-	return h;
-}
-
 static void clash_init(struct clash_index *ci, size_t n)
 {
 	size_t cap = 16;
@@ -502,7 +495,7 @@ static bool clash_may(const struct clash_index *ci, const struct nsg_rule *rules
 		return false;
 	if (r->priority < 0 || r->priority > 4096 || (r->priority && ci->prio[r->dir == DIR_OUT][r->priority]))
 		return true;
-	for (size_t h = name_hash(r->name) & ci->mask; ci->slot[h]; h = (h + 1) & ci->mask)
+	for (size_t h = hash_ci(r->name) & ci->mask; ci->slot[h]; h = (h + 1) & ci->mask)
 		if (!strcasecmp(rules[ci->slot[h] - 1].name, r->name))
 			return true;
 	return false;
@@ -515,7 +508,7 @@ static void clash_add(struct clash_index *ci, const struct nsg_rule *rules, size
 		return;
 	if (r->priority >= 0 && r->priority <= 4096)
 		ci->prio[r->dir == DIR_OUT][r->priority] = 1;
-	size_t h = name_hash(r->name) & ci->mask;
+	size_t h = hash_ci(r->name) & ci->mask;
 	while (ci->slot[h])
 		h = (h + 1) & ci->mask;
 	ci->slot[h] = i + 1;

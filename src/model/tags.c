@@ -8,17 +8,10 @@
 #include <sys/mman.h>
 #include <time.h>
 
+#include "model/hashci.h"
 #include "model/jsonin.h"
 #include "model/tagfile.h"
 #include "model/tagscan.h"
-
-static uint64_t hash_ci(const char *s)
-{
-	uint64_t h = 1469598103934665603ull;
-	for (; *s; s++)
-		h = (h ^ (unsigned char)tolower((unsigned char)*s)) * 1099511628211ull;
-	return h;
-}
 
 /* Rebuild the index for v[0..n) with room for at least `want` tags. */
 static int reindex(struct tagdb *db, size_t want)
