@@ -353,35 +353,42 @@ static void test_two_levels(void **st)
 	netenv_free(&env);
 }
 
+/* tagdb_load_file (mapped or inflated in one call, the simdjson scan, the arena) loads what jsonin and the
+ * jansson reader load, from every form of a file: plain, gzip, two gzip members, bytes after the member. */
+static void same_as_slow(const char *path)
+{
+	struct tagdb fast = { 0 }, slow = { 0 };
+	struct diag d = { .out = stderr };
+	assert_int_equal(tagdb_load_file(&fast, path, &d), 0);
+	assert_non_null(fast.arena); /* the simdjson scan took it (the jansson reader uses no arena) */
+	json_t *root = jsonin_load_file(path, TAGS_MAX_BYTES, &d);
+	assert_non_null(root);
+	assert_int_equal(tagdb_load_json(&slow, root, path, &d), 0);
+	json_decref(root);
+	assert_int_equal(fast.n, slow.n);
+	for (size_t i = 0; i < fast.n; i++) {
+		assert_string_equal(fast.v[i].name, slow.v[i].name);
+		assert_string_equal(fast.v[i].region, slow.v[i].region);
+		assert_string_equal(fast.v[i].system_service, slow.v[i].system_service);
+		assert_int_equal(fast.v[i].nprefixes, slow.v[i].nprefixes);
+		for (size_t k = 0; k < fast.v[i].nprefixes; k++) {
+			const struct cidr *a = &fast.v[i].prefixes[k], *b = &slow.v[i].prefixes[k];
+			assert_true(a->lo == b->lo && a->hi == b->hi && a->len == b->len && a->v4 == b->v4);
+		}
+		assert_true(ipset_equal(&fast.v[i].set, &slow.v[i].set));
+	}
+	tagdb_free(&fast);
+	tagdb_free(&slow);
+}
+
 /* The simdjson fast path and the jansson reader build the same tags from every published file. */
 static void test_tags_fast_equals_slow(void **st)
 {
 	static const char *const files[] = { "data/servicetags/ServiceTags_Public_20200224.json.gz",
 					     "data/servicetags/ServiceTags_Public_20221107.json.gz",
 					     "data/servicetags/ServiceTags_Public_20251028.json.gz" };
-	for (size_t f = 0; f < 3; f++) {
-		struct tagdb fast = { 0 }, slow = { 0 };
-		struct diag d = { .out = stderr };
-		assert_int_equal(tagdb_load_file(&fast, repo_file(files[f]), &d), 0);
-		json_t *root = jsonin_load_file(repo_file(files[f]), TAGS_MAX_BYTES, &d);
-		assert_non_null(root);
-		assert_int_equal(tagdb_load_json(&slow, root, files[f], &d), 0);
-		json_decref(root);
-		assert_int_equal(fast.n, slow.n);
-		for (size_t i = 0; i < fast.n; i++) {
-			assert_string_equal(fast.v[i].name, slow.v[i].name);
-			assert_string_equal(fast.v[i].region, slow.v[i].region);
-			assert_string_equal(fast.v[i].system_service, slow.v[i].system_service);
-			assert_int_equal(fast.v[i].nprefixes, slow.v[i].nprefixes);
-			for (size_t k = 0; k < fast.v[i].nprefixes; k++) {
-				const struct cidr *a = &fast.v[i].prefixes[k], *b = &slow.v[i].prefixes[k];
-				assert_true(a->lo == b->lo && a->hi == b->hi && a->len == b->len && a->v4 == b->v4);
-			}
-			assert_true(ipset_equal(&fast.v[i].set, &slow.v[i].set));
-		}
-		tagdb_free(&fast);
-		tagdb_free(&slow);
-	}
+	for (size_t f = 0; f < 3; f++)
+		same_as_slow(repo_file(files[f]));
 }
 
 /* The loader's prefix parser gives cidr_parse's answer on every form, plain or not. */
@@ -409,32 +416,6 @@ static void test_tags_prefix_parse(void **st)
 	struct cidr c;
 	assert_int_equal(tags_prefix_parse("1.2.3.0/24\0x", 10, &c), 0); /* the length bounds it */
 	assert_int_equal(tags_prefix_parse("1.2.3.0\0/24", 10, &c), -1); /* an embedded NUL is refused */
-}
-
-/* tagdb_load_file (mapped or inflated in one call, the simdjson scan, the arena) loads what jsonin and the
- * jansson reader load, from every form of a file: plain, gzip, two gzip members, bytes after the member. */
-static void same_as_slow(const char *path)
-{
-	struct tagdb fast = { 0 }, slow = { 0 };
-	struct diag d = { .out = stderr };
-	assert_int_equal(tagdb_load_file(&fast, path, &d), 0);
-	assert_non_null(fast.arena); /* the simdjson scan took it (the jansson reader uses no arena) */
-	json_t *root = jsonin_load_file(path, TAGS_MAX_BYTES, &d);
-	assert_non_null(root);
-	assert_int_equal(tagdb_load_json(&slow, root, path, &d), 0);
-	json_decref(root);
-	assert_int_equal(fast.n, slow.n);
-	for (size_t i = 0; i < fast.n; i++) {
-		assert_string_equal(fast.v[i].name, slow.v[i].name);
-		assert_int_equal(fast.v[i].nprefixes, slow.v[i].nprefixes);
-		for (size_t k = 0; k < fast.v[i].nprefixes; k++) {
-			const struct cidr *a = &fast.v[i].prefixes[k], *b = &slow.v[i].prefixes[k];
-			assert_true(a->lo == b->lo && a->hi == b->hi && a->len == b->len && a->v4 == b->v4);
-		}
-		assert_true(ipset_equal(&fast.v[i].set, &slow.v[i].set));
-	}
-	tagdb_free(&fast);
-	tagdb_free(&slow);
 }
 
 static void test_tags_file_forms(void **st)
