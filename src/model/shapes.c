@@ -1167,7 +1167,7 @@ int shapes_dispatch(json_t *v, const char *upath, enum shape_kind kind, struct s
  * planned_values because of them. */
 static const char *const tf_plan_keys[] = { "format_version", NULL };
 static const char *const tf_pv[] = { "planned_values", NULL };
-static const char *const tf_rc[] = { "resource_changes", NULL };
+static const char *const tf_plan_rc_keys[] = { "format_version", "resource_changes", NULL };
 static const char *const tf_before[] = { "resource_changes", "*", "change", "before", NULL };
 static const char *const tf_after[] = { "resource_changes", "*", "change", "after", NULL };
 static const char *const tf_before_sens[] = { "resource_changes", "*", "change", "before_sensitive", NULL };
@@ -1178,10 +1178,21 @@ static const char *const tf_drift[] = { "resource_drift", NULL };
 static const char *const *const tf_with_pv[] = { tf_after, NULL };
 static const char *const *const tf_always[] = { tf_before, tf_before_sens, tf_after_sens, tf_config, tf_prior,
 						tf_drift, NULL };
-static const struct jsonfast_prune tf_prune[] = {
-	{ tf_plan_keys, tf_pv, tf_with_pv },
-	{ tf_plan_keys, tf_rc, tf_always },
-	{ tf_plan_keys, tf_pv, tf_always },
+/* An ARM template's resources that conv_arm never evaluates (armtmpl.c's wanted(): not an NSG or route table, nor
+ * one of their children, nor a nested deployment, with no nested resources) become null: a template is mostly
+ * other resources (virtual machines, …), and the walk skips a null as it skips them. */
+static const char *const arm_keys[] = { "contentVersion", "resources", NULL };
+static const char *const arm_res[] = { "resources", "*", NULL };
+static const char *const *const arm_paths[] = { arm_res, NULL };
+static const char *const arm_keep[] = { "Microsoft.Network/networkSecurityGroups", "Microsoft.Network/routeTables",
+					"Microsoft.Resources/deployments", NULL };
+static const char *const arm_keep_keys[] = { "resources", NULL };
+
+static const struct jsonfast_prune read_prune[] = {
+	{ .has = tf_plan_keys, .objects = tf_pv, .paths = tf_with_pv },
+	{ .has = tf_plan_rc_keys, .paths = tf_always },
+	{ .has = tf_plan_keys, .objects = tf_pv, .paths = tf_always },
+	{ .has = arm_keys, .paths = arm_paths, .stub_key = "type", .keep_prefixes = arm_keep, .keep_keys = arm_keep_keys },
 };
 
 json_t *shapes_read(const char *file, size_t max_bytes, struct diag *d)
@@ -1196,8 +1207,8 @@ json_t *shapes_read(const char *file, size_t max_bytes, struct diag *d)
 		diag_err(d, NULL, "empty file, expected a JSON object");
 		return NULL;
 	}
-	json_t *root = jsonfast_loadb_pruned(buf, len, JSONFAST_PADDING, tf_prune, sizeof(tf_prune) / sizeof(tf_prune[0]),
-					     &err);
+	json_t *root = jsonfast_loadb_pruned(buf, len, JSONFAST_PADDING, read_prune,
+					     sizeof(read_prune) / sizeof(read_prune[0]), &err);
 	free(buf);
 	if (!root)
 		diag_err(d, NULL, "line %d, column %d: %s", err.line, err.column, err.text);
