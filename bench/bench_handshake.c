@@ -1,8 +1,15 @@
 /* bench_handshake: a small OpenSSL load client for mTLS servers (the agent, nginx).
+ *   bench_handshake [-g GROUPS] MODE ...
+ *       GROUPS: the key exchange groups offered (key share for the first), default P-256; the same for
+ *       every server measured
  *   bench_handshake rate HOST PORT CERT KEY SECONDS THREADS
  *       full handshakes (no resumption), one GET /v1/health each, Connection: close; prints the rate
+ *   bench_handshake count HOST PORT CERT KEY N
+ *       N full handshakes one after the other (a fixed amount of work, for callgrind/strace on the server)
  *   bench_handshake hold HOST PORT CERT KEY N
- *       opens N connections, one request each, keeps them open; prints "held N" and waits for SIGTERM */
+ *       opens N connections, one request each, keeps them open; prints "held N" and waits for SIGTERM
+ * rate and count also print client_cpu: this process's own CPU seconds (user+system), since the load client
+ * shares the machine's cores with the server it measures. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -12,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/time.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -75,6 +83,15 @@ out:
 	return NULL;
 }
 
+static double cpu_self(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec +
+	       (double)ru.ru_stime.tv_usec / 1e6;
+}
+
 static void *worker(void *arg)
 {
 	long ok_n = 0, err_n = 0;
@@ -97,10 +114,17 @@ static void *worker(void *arg)
 int main(int argc, char **argv)
 {
 	struct rlimit rl = { 1 << 20, 1 << 20 };
+	const char *groups = "P-256";
 
+	if (argc > 2 && !strcmp(argv[1], "-g")) {
+		groups = argv[2];
+		argv += 2;
+		argc -= 2;
+	}
 	if (argc != 8 && argc != 7) {
-		fprintf(stderr, "usage: bench_handshake rate HOST PORT CERT KEY SECONDS THREADS\n"
-				"       bench_handshake hold HOST PORT CERT KEY N\n");
+		fprintf(stderr, "usage: bench_handshake [-g GROUPS] rate HOST PORT CERT KEY SECONDS THREADS\n"
+				"       bench_handshake [-g GROUPS] count HOST PORT CERT KEY N\n"
+				"       bench_handshake [-g GROUPS] hold HOST PORT CERT KEY N\n");
 		return 2;
 	}
 	signal(SIGPIPE, SIG_IGN);
@@ -116,7 +140,10 @@ int main(int argc, char **argv)
 	SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION);
 	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
 	SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
-	SSL_CTX_set1_groups_list(ctx, "P-256"); /* ECDHE P-256 on both peers, like the certificates */
+	if (SSL_CTX_set1_groups_list(ctx, groups) != 1) {
+		fprintf(stderr, "bench_handshake: bad groups list %s\n", groups);
+		return 2;
+	}
 	SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL); /* a load generator: spend the client's CPU on the server */
 	if (SSL_CTX_use_certificate_chain_file(ctx, argv[4]) != 1 ||
 	    SSL_CTX_use_PrivateKey_file(ctx, argv[5], SSL_FILETYPE_PEM) != 1) {
@@ -135,8 +162,22 @@ int main(int argc, char **argv)
 			pthread_create(&th[i], NULL, worker, NULL);
 		for (int i = 0; i < nth; i++)
 			pthread_join(th[i], NULL);
-		printf("handshakes=%ld errors=%ld seconds=%.2f rate=%.1f\n", total_ok, total_err, now_s() - t0,
-		       (double)total_ok / (now_s() - t0));
+		printf("handshakes=%ld errors=%ld seconds=%.2f rate=%.1f client_cpu=%.3f\n", total_ok, total_err,
+		       now_s() - t0, (double)total_ok / (now_s() - t0), cpu_self());
+	} else if (!strcmp(argv[1], "count") && argc == 7) {
+		long n = atol(argv[6]);
+		double t0 = now_s();
+		int ok;
+
+		for (long i = 0; i < n; i++) {
+			one(0, &ok);
+			if (ok)
+				total_ok++;
+			else
+				total_err++;
+		}
+		printf("handshakes=%ld errors=%ld seconds=%.2f rate=%.1f client_cpu=%.3f\n", total_ok, total_err,
+		       now_s() - t0, (double)total_ok / (now_s() - t0), cpu_self());
 	} else if (!strcmp(argv[1], "hold") && argc == 7) {
 		long n = atol(argv[6]), held = 0;
 		int ok;

@@ -21,10 +21,10 @@ struct seen {
 };
 
 static int on_begin(void *ctx, const char *name, size_t nlen, const char *region, size_t rlen, const char *svc,
-		    size_t slen, long long change)
+		    size_t slen, long long change, size_t nprefixes)
 {
 	struct seen *s = ctx;
-	(void)region, (void)svc, (void)change;
+	(void)region, (void)svc, (void)change, (void)nprefixes;
 	if (memchr(name, 0, nlen) || memchr(region, 0, rlen) || memchr(svc, 0, slen))
 		s->bad = 1;
 	char **nn = realloc(s->names, (s->tags + 1) * sizeof(*nn));
@@ -44,12 +44,22 @@ static int on_begin(void *ctx, const char *name, size_t nlen, const char *region
 	return 0;
 }
 
-static int on_prefix(void *ctx, const char *text)
+static int on_prefix(void *ctx, const char *text, size_t len)
 {
 	struct seen *s = ctx;
-	struct cidr c;
+	struct cidr c, f;
 	const char *why;
-	if (cidr_parse(text, &c, &why) < 0)
+	char *z = strndup(text, len);
+	if (!z)
+		abort();
+	int slow = memchr(text, 0, len) ? -1 : cidr_parse(z, &c, &why);
+	free(z);
+	/* the loader's own prefix parser agrees with cidr_parse */
+	if ((tags_prefix_parse(text, len, &f) == 0) != (slow == 0))
+		abort();
+	if (slow == 0 && (f.lo != c.lo || f.hi != c.hi || f.len != c.len || f.v4 != c.v4))
+		abort();
+	if (slow < 0)
 		s->bad = 1;
 	s->prefixes++;
 	if (s->tags)

@@ -35,9 +35,15 @@ static int64_t intern(struct classes *cl, const uint64_t *b)
 	if ((cl->n + 1) * 2 > cl->nslot && classes_grow(cl) < 0)
 		return -1;
 	size_t h = bits_hash(b, cl->words) & (cl->nslot - 1);
-	for (; cl->slot[h]; h = (h + 1) & (cl->nslot - 1))
-		if (!memcmp(cl->bits + (cl->slot[h] - 1) * cl->words, b, cl->words * 8))
-			return cl->slot[h] - 1;
+	if (cl->words == 1) { /* up to 64 rules, the common case: compare in place */
+		for (; cl->slot[h]; h = (h + 1) & (cl->nslot - 1))
+			if (cl->bits[cl->slot[h] - 1] == *b)
+				return cl->slot[h] - 1;
+	} else {
+		for (; cl->slot[h]; h = (h + 1) & (cl->nslot - 1))
+			if (!memcmp(cl->bits + (cl->slot[h] - 1) * cl->words, b, cl->words * 8))
+				return cl->slot[h] - 1;
+	}
 	if (cl->n == cl->cap) {
 		uint32_t cap = cl->cap ? cl->cap * 2 : 64;
 		uint64_t *nb = realloc(cl->bits, (size_t)cap * cl->words * 8);
@@ -307,6 +313,7 @@ void nsgc_free(struct nsg_classifier *c)
 		free(p[i]->cls);
 	}
 	free(c->proto);
+	walk_memo_free(c->memo);
 	free(c);
 }
 
@@ -328,7 +335,7 @@ static struct nsg_classifier *build(const struct nsg_rule *rules, size_t n, bool
 	    build_addr(&c->dst, c->rules, c->nrules, c->words, false) < 0 ||
 	    build_ports(&c->sport, c->rules, c->nrules, c->words, true, fast) < 0 ||
 	    build_ports(&c->dport, c->rules, c->nrules, c->words, false, fast) < 0 ||
-	    (fast && (build_addr_fast(&c->src) < 0 || build_addr_fast(&c->dst) < 0)))
+	    (fast ? build_addr_fast(&c->src) < 0 || build_addr_fast(&c->dst) < 0 : !(c->memo = walk_memo_new())))
 		goto fail;
 	return c;
 fail:

@@ -38,12 +38,19 @@ struct port_dim {
 	uint32_t *cls;    /* [65536]: each port's class; NULL in a classifier for walking */
 };
 
+/* The address lists of walks (space.c), kept per (field, set, family): walks over the same set (a tag that
+ * several rules name, a contract's and a rule's) share them. Only in a classifier for walking. */
+struct walk_memo;
+struct walk_memo *walk_memo_new(void);
+void walk_memo_free(struct walk_memo *m);
+
 struct nsg_classifier {
 	const struct nsg_rule *rules;
 	size_t nrules, words;
 	struct addr_dim src, dst;
 	struct port_dim sport, dport;
 	uint64_t *proto; /* 5 * words */
+	struct walk_memo *memo;
 };
 
 #endif

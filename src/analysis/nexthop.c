@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "model/runsort.h"
+
 struct cand {
 	u128 lo, hi;
 	uint32_t route;
@@ -108,6 +110,9 @@ static int cand_cmp(const void *a, const void *b)
 	const struct cand *x = a, *y = b;
 	return x->lo < y->lo ? -1 : x->lo > y->lo;
 }
+
+/* By lo: each route's candidates come in order (a tag's prefixes are published sorted), so a few runs. */
+RUNSORT_DEFINE(sort_cands, struct cand, lo, cand_cmp)
 
 /* Max-heap of candidates by better(). */
 static void heap_push(struct cand *h, size_t *n, struct cand c)
@@ -247,7 +252,7 @@ int fib_build(struct fib *fib, const struct netenv *env, const struct route_tabl
 	*fib = (struct fib){ 0 };
 	if (collect(fib, &v, env, rt) < 0)
 		goto out;
-	qsort(v.v, v.n, sizeof(*v.v), cand_cmp);
+	sort_cands(v.v, v.n);
 	if (!(heap = malloc(v.n * sizeof(*heap))))
 		goto out;
 	/* Sweep: at each boundary, add the candidates starting there, drop those that ended, emit the best. */

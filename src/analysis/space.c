@@ -35,6 +35,33 @@ struct list {
 	u128 total;
 };
 
+struct memo_item {
+	const struct addr_dim *d;
+	const struct ipset *s;
+	int fam;
+	struct list l;
+};
+
+struct walk_memo {
+	struct memo_item *v;
+	size_t n, cap;
+};
+
+struct walk_memo *walk_memo_new(void)
+{
+	return calloc(1, sizeof(struct walk_memo));
+}
+
+void walk_memo_free(struct walk_memo *m)
+{
+	if (!m)
+		return;
+	for (size_t i = 0; i < m->n; i++)
+		free(m->v[i].l.e);
+	free(m->v);
+	free(m);
+}
+
 /* An address family: one or two windows of the 128-bit space. */
 struct family {
 	struct range w[2];
@@ -116,6 +143,35 @@ static int addr_list(const struct addr_dim *d, const struct ipset *s, const stru
 	return 0;
 }
 
+/* addr_list through the classifier's memo: the list of (d, s, family fam), computed the first time. NULL when
+ * out of memory. */
+static const struct list *addr_list_memo(const struct nsg_classifier *c, const struct addr_dim *d,
+					 const struct ipset *s, int fam, int32_t *slot)
+{
+	struct walk_memo *m = c->memo;
+	for (size_t i = 0; i < m->n; i++)
+		if (m->v[i].d == d && m->v[i].s == s && m->v[i].fam == fam)
+			return &m->v[i].l;
+	if (m->n == m->cap) {
+		size_t cap = m->cap ? m->cap * 2 : 16;
+		struct memo_item *nv = realloc(m->v, cap * sizeof(*nv));
+		if (!nv)
+			return NULL;
+		m->v = nv;
+		m->cap = cap;
+	}
+	struct memo_item *it = &m->v[m->n];
+	*it = (struct memo_item){ d, s, fam, { malloc((d->cl.n + 1) * sizeof(struct entry)), 0, 0 } };
+	if (!it->l.e)
+		return NULL;
+	addr_list(d, s, &families[fam], &it->l, slot);
+	struct entry *fit = realloc(it->l.e, (it->l.n + 1) * sizeof(struct entry));
+	if (fit)
+		it->l.e = fit;
+	m->n++;
+	return &it->l;
+}
+
 /* The classes of a port field that the ranges touch (NULL: every port), or the no-port class. */
 static void port_list(const struct port_dim *d, const struct prange *r, size_t n, bool ported, struct list *l,
 		      int32_t *slot)
@@ -168,7 +224,7 @@ struct walk {
 	const struct nsg_classifier *c;
 	size_t split, words;
 	struct list l[4];  /* source, destination, destination port, source port */
-	struct list addr[2][2]; /* per family: the source and destination lists (the same for every protocol) */
+	const struct list *addr[2][2]; /* per family: the source and destination lists (the same for every protocol) */
 	uint64_t *x;       /* partial ANDs, one row of words per level 0..4 */
 	uint64_t *always;  /* per level: AND of all entries of levels >= it */
 	u128 rest[5];      /* per level: product of totals of levels >= it */
@@ -251,8 +307,8 @@ static int descend(struct walk *w, int level, u128 size)
 static int walk_family(struct walk *w, const struct nsg_classifier *c, const struct space *sp, unsigned proto,
 		       int fam, int32_t *pslot)
 {
-	w->l[0] = w->addr[fam][0];
-	w->l[1] = w->addr[fam][1];
+	w->l[0] = *w->addr[fam][0];
+	w->l[1] = *w->addr[fam][1];
 	if (!w->l[0].n || !w->l[1].n)
 		return 0;
 	port_list(&c->dport, sp->dport, sp->ndport, proto_has_ports(proto), &w->l[2], pslot);
@@ -287,33 +343,26 @@ int space_walk(const struct nsg_classifier *c, size_t split, const struct space 
 	int rc = -1;
 
 	w.b.example.dir = dir;
-	for (int i = 0; i < 4; i++) {
-		w.addr[i / 2][i % 2].e = malloc((cap + 1) * sizeof(struct entry));
-		if (i >= 2)
-			w.l[i].e = malloc((pcap + 1) * sizeof(struct entry));
-	}
+	for (int i = 2; i < 4; i++)
+		w.l[i].e = malloc((pcap + 1) * sizeof(struct entry));
 	w.x = malloc(7 * c->words * 8);
 	w.always = malloc(5 * c->words * 8);
-	if (!aslot || !pslot || !w.x || !w.always || !w.addr[0][0].e || !w.addr[0][1].e || !w.addr[1][0].e ||
-	    !w.addr[1][1].e || !w.l[2].e || !w.l[3].e)
+	if (!aslot || !pslot || !w.x || !w.always || !w.l[2].e || !w.l[3].e)
 		goto out;
 	memset(aslot, 0xff, cap * sizeof(*aslot));
 	memset(pslot, 0xff, pcap * sizeof(*pslot));
-	for (int f = 0; f < 2; f++) {
-		addr_list(&c->src, sp->src, &families[f], &w.addr[f][0], aslot);
-		addr_list(&c->dst, sp->dst, &families[f], &w.addr[f][1], aslot);
-	}
+	for (int f = 0; f < 2; f++)
+		if (!(w.addr[f][0] = addr_list_memo(c, &c->src, sp->src, f, aslot)) ||
+		    !(w.addr[f][1] = addr_list_memo(c, &c->dst, sp->dst, f, aslot)))
+			goto out;
 	rc = 0;
 	for (unsigned p = 1; p <= PROTO_AH && !rc; p <<= 1)
 		if (sp->protos & p)
 			for (int f = 0; f < 2 && !rc; f++)
 				rc = walk_family(&w, c, sp, p, f, pslot);
 out:
-	for (int i = 0; i < 4; i++) {
-		free(w.addr[i / 2][i % 2].e);
-		if (i >= 2)
-			free(w.l[i].e);
-	}
+	free(w.l[2].e);
+	free(w.l[3].e);
 	free(w.x);
 	free(w.always);
 	free(aslot);

@@ -4,11 +4,26 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "model/runsort.h"
+
 void ipset_free(struct ipset *s)
 {
 	free(s->r);
 	s->r = NULL;
 	s->n = s->cap = 0;
+}
+
+/* Room for n ranges in all, so that a result of known bound is built without growing. -1 out of memory. */
+static int reserve(struct ipset *s, size_t n)
+{
+	if (n <= s->cap)
+		return 0;
+	struct range *r = realloc(s->r, n * sizeof(*r));
+	if (!r)
+		return -1;
+	s->r = r;
+	s->cap = n;
+	return 0;
 }
 
 int ipset_add_range(struct ipset *s, u128 lo, u128 hi)
@@ -54,57 +69,14 @@ static int range_cmp(const void *a, const void *b)
 	return x->lo < y->lo ? -1 : x->lo > y->lo;
 }
 
-/* The end of the run of ranges sorted by lo that starts at a. */
-static size_t run_end(const struct range *r, size_t n, size_t a)
-{
-	size_t b = a + 1;
-	while (b < n && r[b - 1].lo <= r[b].lo)
-		b++;
-	return b;
-}
-
-/* Sort by lo. Ranges mostly arrive as a few sorted runs (normalized sets appended to each other: unions, the
- * prefixes of a route table's tags), so merge the runs pairwise (a natural merge sort: linear for one or two
- * runs) instead of sorting from scratch; qsort when no memory is left for the merge. */
-static void sort_ranges(struct ipset *s)
-{
-	size_t n = s->n;
-	if (run_end(s->r, n, 0) == n)
-		return;
-	struct range *tmp = malloc(n * sizeof(*tmp)), *src = s->r, *dst = tmp;
-	if (!tmp) {
-		qsort(s->r, n, sizeof(*s->r), range_cmp);
-		return;
-	}
-	for (;;) {
-		size_t i = 0, o = 0, runs = 0;
-		while (i < n) {
-			size_t b = run_end(src, n, i), c = b < n ? run_end(src, n, b) : n, x = i, y = b;
-			while (x < b && y < c)
-				dst[o++] = src[y].lo < src[x].lo ? src[y++] : src[x++];
-			while (x < b)
-				dst[o++] = src[x++];
-			while (y < c)
-				dst[o++] = src[y++];
-			i = c;
-			runs++;
-		}
-		struct range *t = src;
-		src = dst;
-		dst = t;
-		if (runs == 1)
-			break;
-	}
-	if (src != s->r)
-		memcpy(s->r, src, n * sizeof(*src));
-	free(tmp);
-}
+/* Sort by lo: ranges mostly arrive as a few sorted runs (unions, the prefixes of a route table's tags). */
+RUNSORT_DEFINE(sort_ranges, struct range, lo, range_cmp)
 
 void ipset_normalize(struct ipset *s)
 {
 	if (s->n < 2)
 		return;
-	sort_ranges(s);
+	sort_ranges(s->r, s->n);
 	size_t o = 0;
 	for (size_t i = 1; i < s->n; i++) {
 		struct range *last = &s->r[o];
@@ -131,16 +103,29 @@ int ipset_copy(struct ipset *dst, const struct ipset *src)
 	return 0;
 }
 
+/* Append [lo, hi] to a normalized set whose ranges all start at or before lo, merging it into the last range
+ * when they overlap or touch. The room is reserved. */
+static void append_merged(struct ipset *s, u128 lo, u128 hi)
+{
+	struct range *last = s->n ? &s->r[s->n - 1] : NULL;
+	if (last && (last->hi == U128_MAX || lo <= last->hi + 1)) {
+		if (hi > last->hi)
+			last->hi = hi;
+		return;
+	}
+	s->r[s->n++] = (struct range){ lo, hi };
+}
+
 int ipset_union(struct ipset *dst, const struct ipset *a, const struct ipset *b)
 {
 	*dst = (struct ipset){ 0 };
-	for (size_t i = 0; i < a->n; i++)
-		if (ipset_add_range(dst, a->r[i].lo, a->r[i].hi) < 0)
-			return -1;
-	for (size_t i = 0; i < b->n; i++)
-		if (ipset_add_range(dst, b->r[i].lo, b->r[i].hi) < 0)
-			return -1;
-	ipset_normalize(dst);
+	if (reserve(dst, a->n + b->n) < 0)
+		return -1;
+	size_t i = 0, j = 0;
+	while (i < a->n || j < b->n) {
+		const struct range *r = j == b->n || (i < a->n && a->r[i].lo <= b->r[j].lo) ? &a->r[i++] : &b->r[j++];
+		append_merged(dst, r->lo, r->hi);
+	}
 	return 0;
 }
 
@@ -148,6 +133,8 @@ int ipset_intersect(struct ipset *dst, const struct ipset *a, const struct ipset
 {
 	*dst = (struct ipset){ 0 };
 	size_t i = 0, j = 0;
+	if (reserve(dst, a->n + b->n) < 0)
+		return -1;
 	while (i < a->n && j < b->n) {
 		u128 lo = a->r[i].lo > b->r[j].lo ? a->r[i].lo : b->r[j].lo;
 		u128 hi = a->r[i].hi < b->r[j].hi ? a->r[i].hi : b->r[j].hi;
@@ -166,6 +153,8 @@ int ipset_complement(struct ipset *dst, const struct ipset *a)
 	*dst = (struct ipset){ 0 };
 	u128 next = 0;
 	bool done = false;
+	if (reserve(dst, a->n + 1) < 0)
+		return -1;
 	for (size_t i = 0; i < a->n && !done; i++) {
 		if (a->r[i].lo > next && ipset_add_range(dst, next, a->r[i].lo - 1) < 0)
 			return -1;

@@ -5,9 +5,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/mman.h>
 #include <time.h>
 
 #include "model/jsonin.h"
+#include "model/tagfile.h"
 #include "model/tagscan.h"
 
 static uint64_t hash_ci(const char *s)
@@ -58,8 +60,57 @@ const struct service_tag *tagdb_find(const struct tagdb *db, const char *name)
 	return NULL;
 }
 
+/* ---- the arena of the fast reader: a file's tags in a few large chunks (huge pages for the big file) ---- */
+
+struct tagarena {
+	struct tagarena *next;
+	size_t maplen, used; /* bytes of the mapping, this header included */
+};
+
+static void arena_free(struct tagarena *a)
+{
+	while (a) {
+		struct tagarena *next = a->next;
+		munmap(a, a->maplen);
+		a = next;
+	}
+}
+
+/* n bytes, 16-aligned, from the first chunk of *head; a new chunk of at least `chunk` bytes when it is full. */
+static void *arena_alloc(struct tagarena **head, size_t n, size_t chunk)
+{
+	const size_t hdr = (sizeof(struct tagarena) + 15) & ~(size_t)15;
+	struct tagarena *a = *head;
+	n = (n + 15) & ~(size_t)15;
+	if (!a || a->maplen - a->used < n) {
+		size_t maplen;
+		a = tagfile_anon(hdr + (n > chunk ? n : chunk), &maplen);
+		if (!a)
+			return NULL;
+		*a = (struct tagarena){ .next = *head, .maplen = maplen, .used = hdr };
+		*head = a;
+	}
+	void *p = (char *)a + a->used;
+	a->used += n;
+	return p;
+}
+
+static char *arena_strndup(struct tagarena **head, const char *s, size_t n, size_t chunk)
+{
+	char *p = arena_alloc(head, n + 1, chunk);
+	if (p) {
+		memcpy(p, s, n);
+		p[n] = 0;
+	}
+	return p;
+}
+
 static void tag_free(struct service_tag *t)
 {
+	if (t->in_arena) {
+		*t = (struct service_tag){ 0 };
+		return;
+	}
 	free(t->name);
 	free(t->region);
 	free(t->system_service);
@@ -77,6 +128,7 @@ void tagdb_free(struct tagdb *db)
 		free(db->files[i]);
 	free(db->files);
 	free(db->file_change);
+	arena_free(db->arena);
 	*db = (struct tagdb){ 0 };
 }
 
@@ -258,26 +310,174 @@ int tagdb_load_json(struct tagdb *db, json_t *root, const char *file, struct dia
 
 /* ---- the fast path for good files (tagscan.h) ---- */
 
+static int hexval(unsigned char ch)
+{
+	if (ch >= '0' && ch <= '9')
+		return ch - '0';
+	ch |= 0x20;
+	return ch >= 'a' && ch <= 'f' ? ch - 'a' + 10 : -1;
+}
+
+/* A prefix length at p: "/" and one to three digits up to max, or nothing (the whole length). The NUL after
+ * them is at the returned pointer (the caller checks that it is the end of the text); NULL when not such. */
+static const char *plain_len(const char *p, unsigned max, unsigned *len)
+{
+	*len = max;
+	if (!*p)
+		return p;
+	if (*p++ != '/')
+		return NULL;
+	unsigned v = 0, nd = 0;
+	for (; *p >= '0' && *p <= '9' && nd < 4; p++, nd++)
+		v = v * 10 + (unsigned)(*p - '0');
+	if (*p || nd == 0 || nd > 3 || v > max)
+		return NULL;
+	*len = v;
+	return p;
+}
+
+/* a.b.c.d (each 0-255, no leading zeros: inet_pton refuses them), then plain_len; the end, or NULL. */
+static const char *v4_plain(const char *p, struct cidr *out)
+{
+	uint32_t v = 0;
+	for (int i = 0;; i++) {
+		unsigned o = (unsigned)(unsigned char)*p - '0', dg;
+		if (o > 9)
+			return NULL;
+		p++;
+		if ((dg = (unsigned)(unsigned char)*p - '0') <= 9) {
+			if (o == 0)
+				return NULL;
+			o = o * 10 + dg;
+			p++;
+			if ((dg = (unsigned)(unsigned char)*p - '0') <= 9) {
+				o = o * 10 + dg;
+				p++;
+				if (o > 255)
+					return NULL;
+			}
+		}
+		v = v << 8 | o;
+		if (i == 3)
+			break;
+		if (*p++ != '.')
+			return NULL;
+	}
+	unsigned len;
+	if (!(p = plain_len(p, 32, &len)))
+		return NULL;
+	uint32_t host = len == 0 ? 0xffffffffu : (uint32_t)((1ull << (32 - len)) - 1);
+	if (v & host)
+		return NULL;
+	*out = (struct cidr){ .lo = addr_from_v4(v), .hi = addr_from_v4(v | host), .len = (uint8_t)len, .v4 = true };
+	return p;
+}
+
+/* IPv6 hex groups (one to four digits) with at most one "::" and no embedded IPv4, then plain_len. */
+static const char *v6_plain(const char *p, struct cidr *out)
+{
+	uint16_t g[8];
+	int ng = 0, gap = -1;
+	if (p[0] == ':' && p[1] == ':') {
+		gap = 0;
+		p += 2;
+	}
+	while (*p && *p != '/') {
+		unsigned x = 0;
+		int nd = 0, h;
+		while ((h = hexval((unsigned char)*p)) >= 0 && nd < 5)
+			x = x << 4 | (unsigned)h, nd++, p++;
+		if (nd == 0 || nd > 4 || ng == 8)
+			return NULL;
+		g[ng++] = (uint16_t)x;
+		if (!*p || *p == '/')
+			break;
+		if (*p++ != ':')
+			return NULL;
+		if (*p == ':') {
+			if (gap >= 0)
+				return NULL;
+			gap = ng;
+			p++;
+		} else if (!*p || *p == '/') {
+			return NULL; /* a trailing single ':' */
+		}
+	}
+	if (gap < 0 ? ng != 8 : ng > 7)
+		return NULL;
+	unsigned len;
+	if (!(p = plain_len(p, 128, &len)))
+		return NULL;
+	uint64_t w[2] = { 0, 0 };
+	for (int i = 0, k = 0; i < 8; i++) {
+		bool zero = gap >= 0 && i >= gap && i < gap + 8 - ng;
+		w[i / 4] = w[i / 4] << 16 | (zero ? 0 : g[k++]);
+	}
+	u128 a = (u128)w[0] << 64 | w[1];
+	u128 mask = len == 0 ? U128_MAX : (((u128)1 << (128 - len)) - 1);
+	if (a & mask)
+		return NULL;
+	*out = (struct cidr){ .lo = a, .hi = a | mask, .len = (uint8_t)len, .v4 = false };
+	return p;
+}
+
+/* The plain forms Service Tags files use, as v4_plain and v6_plain read them: a subset of what cidr_parse
+ * accepts, with the same result. 1 when s[0..n) is such a prefix, 0 when cidr_parse must decide (other forms,
+ * host bits set, a NUL inside: parsing must end exactly at n). */
+static int cidr_plain(const char *s, size_t n, struct cidr *out)
+{
+	char b[48];
+	if (n >= sizeof(b))
+		return 0;
+	memcpy(b, s, n);
+	b[n] = 0;
+	const char *end = v4_plain(b, out);
+	if (!end)
+		end = v6_plain(b, out);
+	return end == b + n;
+}
+
+int tags_prefix_parse(const char *s, size_t n, struct cidr *out)
+{
+	char buf[64];
+	const char *why;
+	if (cidr_plain(s, n, out))
+		return 0;
+	if (n >= sizeof(buf) || memchr(s, 0, n))
+		return -1;
+	memcpy(buf, s, n);
+	buf[n] = 0;
+	return cidr_parse(buf, out, &why);
+}
+
 struct scan {
 	struct tagdb *db;
 	const char *file;
 	struct service_tag t;
 	size_t cap;
 	bool open; /* t is being filled */
+	struct tagarena *arena; /* this file's chunks, the db's once the file is loaded */
+	size_t chunk;
 };
 
 static int scan_begin(void *ctx, const char *name, size_t nlen, const char *region, size_t rlen, const char *svc,
-		      size_t slen, long long change)
+		      size_t slen, long long change, size_t nprefixes)
 {
 	struct scan *s = ctx;
-	s->t = (struct service_tag){ .file = s->file, .change_number = change };
+	s->t = (struct service_tag){ .file = s->file, .change_number = change, .in_arena = true };
 	if (memchr(name, 0, nlen) || memchr(region, 0, rlen) || memchr(svc, 0, slen))
 		return -1; /* jansson refuses NUL in strings: leave such files to it */
-	s->t.name = strndup(name, nlen);
-	s->t.region = strndup(region, rlen);
-	s->t.system_service = strndup(svc, slen);
-	s->cap = 0;
-	if (!s->t.name || !s->t.region || !s->t.system_service || tagdb_find(s->db, s->t.name)) {
+	size_t n = nprefixes ? nprefixes : 1;
+	s->t.name = arena_strndup(&s->arena, name, nlen, s->chunk);
+	s->t.region = arena_strndup(&s->arena, region, rlen, s->chunk);
+	s->t.system_service = arena_strndup(&s->arena, svc, slen, s->chunk);
+	/* Right-sized: one range a prefix (scan_prefix makes room in the rare case of two). */
+	s->t.prefixes = arena_alloc(&s->arena, n * sizeof(*s->t.prefixes), s->chunk);
+	s->t.set.r = arena_alloc(&s->arena, n * sizeof(*s->t.set.r), s->chunk);
+	s->t.set.cap = n;
+	s->cap = nprefixes;
+	if (!s->t.name || !s->t.region || !s->t.system_service || !s->t.prefixes || !s->t.set.r ||
+	    tagdb_find(s->db, s->t.name)) {
 		tag_free(&s->t);
 		return -1;
 	}
@@ -285,20 +485,26 @@ static int scan_begin(void *ctx, const char *name, size_t nlen, const char *regi
 	return 0;
 }
 
-static int scan_prefix(void *ctx, const char *text)
+static int scan_prefix(void *ctx, const char *text, size_t len)
 {
 	struct scan *s = ctx;
 	struct cidr c;
-	const char *why;
-	if (cidr_parse(text, &c, &why) < 0 || ipset_add_cidr(&s->t.set, &c) < 0)
+	struct ipset *set = &s->t.set;
+	if (s->t.nprefixes == s->cap || tags_prefix_parse(text, len, &c) < 0)
 		goto fail;
-	if (s->t.nprefixes == s->cap) {
-		s->cap = s->cap ? s->cap * 2 : 16;
-		struct cidr *np = realloc(s->t.prefixes, s->cap * sizeof(*np));
-		if (!np)
+	/* ipset_add_cidr adds one range, or two for an IPv6 prefix over the IPv4-mapped block (ipset.c). */
+	size_t need = !c.v4 && c.lo <= V4_BASE && c.hi >= V4_LAST ? 2 : 1;
+	if (set->n + need > set->cap) {
+		/* Grow in the arena, never realloc. */
+		struct range *r = arena_alloc(&s->arena, (set->cap * 2 + 2) * sizeof(*r), s->chunk);
+		if (!r)
 			goto fail;
-		s->t.prefixes = np;
+		memcpy(r, set->r, set->n * sizeof(*r));
+		set->r = r;
+		set->cap = set->cap * 2 + 2;
 	}
+	if (ipset_add_cidr(set, &c) < 0)
+		goto fail;
 	s->t.prefixes[s->t.nprefixes++] = c;
 	return 0;
 fail:
@@ -326,15 +532,32 @@ static const struct tagscan_ops scan_ops = { scan_begin, scan_prefix, scan_end, 
 
 int tagdb_load_file(struct tagdb *db, const char *path, struct diag *d)
 {
-	const char *saved = d->file;
+	const char *saved = d->file, *text;
 	size_t first = db->n, len;
 	int rc = -1;
+	char *buf = NULL;
+	struct tagfile tf;
 	d->file = path;
-	char *buf = jsonin_read_file(path, TAGS_MAX_BYTES, TAGSCAN_PADDING, &len, d);
-	if (!buf)
-		goto out;
-	struct scan s = { .db = db, .file = add_file(db, path) };
-	if (s.file && tagscan(buf, len, &scan_ops, &s) == 0) {
+	if (tagfile_open(&tf, path, TAGS_MAX_BYTES, TAGSCAN_PADDING) == 0) {
+		text = tf.text;
+		len = tf.len;
+	} else {
+		/* Whatever the quick reader does not take, jsonin reads (or refuses, in its words). */
+		buf = jsonin_read_file(path, TAGS_MAX_BYTES, TAGSCAN_PADDING, &len, d);
+		if (!buf)
+			goto out;
+		text = buf;
+	}
+	/* The file's tags take about twice its size (a 48-byte cidr and a 32-byte range for each prefix of
+	 * 10-40 characters): chunks of three times it, so that one serves a published file (only the pages
+	 * touched cost memory). */
+	struct scan s = { .db = db, .file = add_file(db, path), .chunk = len * 3 > 65536 ? len * 3 : 65536 };
+	if (s.file && tagscan(text, len, &scan_ops, &s) == 0) {
+		struct tagarena **tail = &s.arena;
+		while (*tail)
+			tail = &(*tail)->next;
+		*tail = db->arena;
+		db->arena = s.arena;
 		rc = 0;
 		goto out;
 	}
@@ -342,11 +565,13 @@ int tagdb_load_file(struct tagdb *db, const char *path, struct diag *d)
 	if (s.open)
 		tag_free(&s.t);
 	rollback(db, first);
-	json_t *root = jsonin_load_buf(buf, len, d);
+	arena_free(s.arena);
+	json_t *root = jsonin_load_buf(text, len, d);
 	rc = root ? tagdb_load_json(db, root, path, d) : -1;
 	json_decref(root);
 out:
 	free(buf);
+	tagfile_close(&tf);
 	d->file = saved;
 	return rc;
 }

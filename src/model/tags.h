@@ -18,7 +18,10 @@ struct service_tag {
 	struct cidr *prefixes; /* as published: route selection needs each prefix's length */
 	size_t nprefixes;
 	long long change_number; /* properties.changeNumber, -1 when absent or not an integer */
+	bool in_arena;           /* the strings and arrays above live in the tagdb's arena (not freed one by one) */
 };
+
+struct tagarena;
 
 struct tagdb {
 	struct service_tag *v;
@@ -28,6 +31,7 @@ struct tagdb {
 	char **files;   /* paths loaded, owned */
 	long long *file_change; /* each file's top-level changeNumber, -1 when absent or not an integer */
 	size_t nfiles;
+	struct tagarena *arena; /* chunks the fast reader allocates from, freed with the db */
 };
 
 /* Add every tag of one file. A tag already defined (in this or an earlier file) is an error.
@@ -42,6 +46,10 @@ long long tagdb_file_change(const struct tagdb *db, const char *file);
 const struct service_tag *tagdb_find(const struct tagdb *db, const char *name);
 
 void tagdb_free(struct tagdb *db);
+
+/* One published prefix, s[0..n) (not NUL-terminated): the result of cidr_parse on it, faster for the plain
+ * forms the files use. 0, or -1 when cidr_parse refuses it (or it holds a NUL). */
+int tags_prefix_parse(const char *s, size_t n, struct cidr *out);
 
 /* The order in which tag routes win exact-prefix ties (§3.3): regional tags 1, global tags 2,
  * AzureCloud.<region> 3, AzureCloud 4. (An explicit prefix is 0.) */

@@ -12,14 +12,15 @@ extern "C" {
 #endif
 
 struct tagscan_ops {
-	/* A new entry; strings are not NUL-terminated; change: properties.changeNumber, -1 when absent or not an
-	 * integer. Return 0 to go on, -1 to stop. */
+	/* A new entry, once the whole entry has been read; strings are not NUL-terminated and point into buf;
+	 * change: properties.changeNumber, -1 when absent or not an integer; nprefixes: how many prefix calls
+	 * follow. Return 0 to go on, -1 to stop. */
 	int (*begin)(void *ctx, const char *name, size_t nlen, const char *region, size_t rlen, const char *svc,
-		     size_t slen, long long change);
-	/* One address prefix of the current entry (NUL-terminated copy). */
-	int (*prefix)(void *ctx, const char *text);
+		     size_t slen, long long change, size_t nprefixes);
+	/* One address prefix of the current entry (not NUL-terminated). */
+	int (*prefix)(void *ctx, const char *text, size_t len);
 	int (*end)(void *ctx);
-	/* The top-level changeNumber (-1 when absent or not an integer), before the first entry; may be NULL. */
+	/* The top-level changeNumber (-1 when absent or not an integer), after the last entry; may be NULL. */
 	int (*file_change)(void *ctx, long long change);
 };
 

@@ -280,6 +280,31 @@ class TestMatrix(World):
                                  input="", check=False), "revoked")
 
 
+class TestChainSent(World):
+    """The certificate chain the agent sends is built once at startup (not on every handshake): its own
+    certificate and the intermediates up to, not including, the root."""
+
+    def sent(self, a, n_expected, ca):
+        p = run("openssl", "s_client", "-connect", f"127.0.0.1:{a.port}", "-showcerts", "-CAfile", ca,
+                "-cert", f"{self.root}/ops.pem", "-key", f"{self.root}/ops.key", "-verify_return_error",
+                input="", check=False)
+        self.assertIn("Verification: OK", p.stdout, p.stderr)
+        subjects = re.findall(r"^ *\d+ s:(.*)$", p.stdout, re.M)
+        self.assertEqual(p.stdout.count("BEGIN CERTIFICATE"), n_expected, subjects)
+        return subjects
+
+    def test_leaf_of_the_root_alone(self):
+        subjects = self.sent(self.agent(), 1, self.ca)
+        self.assertIn("node0", subjects[0])
+
+    def test_intermediate_from_the_ca_bundle(self):
+        pki("issue", self.inter, "node-i", "--role", "agent", "--san", "DNS:node0,IP:127.0.0.1")
+        a = self.agent(cert=f"{self.inter}/node-i.pem", key=f"{self.inter}/node-i.key")
+        subjects = self.sent(a, 2, self.ca)  # node-i, then inter (from cas.pem); never the root
+        self.assertIn("node-i", subjects[0])
+        self.assertIn("inter", subjects[1])
+
+
 class TestCrlFailClosed(World):
     def test_crl_expired(self):
         d = os.path.join(self.d, "stale")

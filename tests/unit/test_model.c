@@ -383,6 +383,88 @@ static void test_tags_fast_equals_slow(void **st)
 	}
 }
 
+/* The loader's prefix parser gives cidr_parse's answer on every form, plain or not. */
+static void test_tags_prefix_parse(void **st)
+{
+	static const char *const cases[] = {
+		"1.2.3.0/24", "0.0.0.0/0", "255.255.255.255", "255.255.255.255/32", "10.0.0.0/8", "1.2.3.4/024",
+		"01.2.3.0/24", "1.2.3.00/32", "256.1.1.0/24", "1.2.3.4/33", "1.2.3.4/24", "1.2.3/24", "1.2.3.4.5/32",
+		"1.2.3.4/", "1.2.3.4 /32", "1.2.3.4/+8", "1.2.3.4/0032", " 1.2.3.4", "1.2.3.1234",
+		"2001:db8::/32", "::/0", "::", "::1", "::1/128", "2603:1000:4::/47", "2603:1000:4:0:0:0:0:0/47",
+		"FE80::/10", "1:2:3:4:5:6:7:8", "1:2:3:4:5:6:7::", "::2:3:4:5:6:7:8", "1::2:3:4:5:6:7",
+		"1:2:3:4:5:6:7:8:9", "1::2::3", ":1::/16", "1:::2", "1:2:3:4:5:6:7", "12345::/16", "0001:0db8::/32",
+		"::ffff:1.2.3.4", "::ffff:1.2.3.0/120", "2001:db8::1/32", "2001:db8::/129", "2001:db8::/", "1:/16",
+		"g::/16", "", "/", "1.2.3.4/32x",
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct cidr a, b;
+		const char *why;
+		int slow = cidr_parse(cases[i], &a, &why), fast = tags_prefix_parse(cases[i], strlen(cases[i]), &b);
+		if (slow != fast)
+			fail_msg("%s: cidr_parse %d, tags_prefix_parse %d", cases[i], slow, fast);
+		if (slow == 0)
+			assert_true(a.lo == b.lo && a.hi == b.hi && a.len == b.len && a.v4 == b.v4);
+	}
+	struct cidr c;
+	assert_int_equal(tags_prefix_parse("1.2.3.0/24\0x", 10, &c), 0); /* the length bounds it */
+	assert_int_equal(tags_prefix_parse("1.2.3.0\0/24", 10, &c), -1); /* an embedded NUL is refused */
+}
+
+/* tagdb_load_file (mapped or inflated in one call, the simdjson scan, the arena) loads what jsonin and the
+ * jansson reader load, from every form of a file: plain, gzip, two gzip members, bytes after the member. */
+static void same_as_slow(const char *path)
+{
+	struct tagdb fast = { 0 }, slow = { 0 };
+	struct diag d = { .out = stderr };
+	assert_int_equal(tagdb_load_file(&fast, path, &d), 0);
+	assert_non_null(fast.arena); /* the simdjson scan took it (the jansson reader uses no arena) */
+	json_t *root = jsonin_load_file(path, TAGS_MAX_BYTES, &d);
+	assert_non_null(root);
+	assert_int_equal(tagdb_load_json(&slow, root, path, &d), 0);
+	json_decref(root);
+	assert_int_equal(fast.n, slow.n);
+	for (size_t i = 0; i < fast.n; i++) {
+		assert_string_equal(fast.v[i].name, slow.v[i].name);
+		assert_int_equal(fast.v[i].nprefixes, slow.v[i].nprefixes);
+		for (size_t k = 0; k < fast.v[i].nprefixes; k++) {
+			const struct cidr *a = &fast.v[i].prefixes[k], *b = &slow.v[i].prefixes[k];
+			assert_true(a->lo == b->lo && a->hi == b->hi && a->len == b->len && a->v4 == b->v4);
+		}
+		assert_true(ipset_equal(&fast.v[i].set, &slow.v[i].set));
+	}
+	tagdb_free(&fast);
+	tagdb_free(&slow);
+}
+
+static void test_tags_file_forms(void **st)
+{
+	static const char *const files[] = { "fuzz/corpus/tags_file/excerpt-2025.json",
+					     "fuzz/corpus/tags_file/excerpt-2025.json.gz",
+					     "fuzz/corpus/tags_file/two-members.json.gz",
+					     "fuzz/corpus/tags_file/trailing-bytes.json.gz" };
+	for (size_t f = 0; f < sizeof(files) / sizeof(files[0]); f++)
+		same_as_slow(repo_file(files[f]));
+	/* IPv6 prefixes over the IPv4-mapped block take two ranges each: the arena grows the set. */
+	char path[] = "/tmp/minet-tags-XXXXXX";
+	int fd = mkstemp(path);
+	static const char text[] = "{\"values\":[{\"name\":\"Six\",\"properties\":{\"addressPrefixes\":"
+				   "[\"::/0\",\"::/1\",\"1.2.3.0/24\",\"::/8\",\"::/64\",\"2001:db8::/32\"]}}]}";
+	assert_true(fd >= 0 && write(fd, text, sizeof(text) - 1) == (ssize_t)sizeof(text) - 1);
+	close(fd);
+	same_as_slow(path);
+	unlink(path);
+	/* A broken member is jsonin's to report. */
+	char out[512] = { 0 };
+	FILE *mem = fmemopen(out, sizeof(out) - 1, "w");
+	struct diag d = { .out = mem };
+	struct tagdb db = { 0 };
+	assert_int_equal(tagdb_load_file(&db, repo_file("fuzz/corpus/tags_file/wrong-crc.json.gz"), &d), -1);
+	fclose(mem);
+	assert_int_equal(db.n, 0);
+	assert_non_null(strstr(out, "not a valid gzip file"));
+	tagdb_free(&db);
+}
+
 /* A bad file falls back to the reader that names every error's place, and adds nothing. */
 static void test_tags_bad_file_reports(void **st)
 {
@@ -417,6 +499,8 @@ int main(void)
 		cmocka_unit_test(test_tags_all_vintages),
 		cmocka_unit_test(test_tags_twice),
 		cmocka_unit_test(test_tags_fast_equals_slow),
+		cmocka_unit_test(test_tags_prefix_parse),
+		cmocka_unit_test(test_tags_file_forms),
 		cmocka_unit_test(test_tags_bad_file_reports),
 		cmocka_unit_test(test_builtin_tags),
 		cmocka_unit_test(test_default_rules),
