@@ -43,6 +43,7 @@ int shapes_map_add(struct shape_map *m, const char *canon, const char *user, con
 	memcpy(e->canon, canon, lc);
 	e->user = memcpy(e->canon + lc, user, lu);
 	e->ren = ren;
+	e->ren_off = e->ren_idx0 = 0;
 	free(m->idx); /* an index no longer covers every entry */
 	m->idx = NULL;
 	m->n++;
@@ -160,13 +161,17 @@ const char *shapes_map_path(const void *ctx, const char *path, char *buf, size_t
 		const struct shape_ren *hit = NULL;
 		size_t hlen = 0;
 		for (const struct shape_ren *x = best->ren; x->canon; x++) {
-			size_t l = strlen(x->canon);
+			size_t l = strlen(x->canon), at = (size_t)(x - best->ren);
+			if (at < 32 && (best->ren_off >> at) & 1)
+				continue;
 			if (l > hlen && seg_prefix(r, x->canon, l) && l)
 				hit = x, hlen = l;
 		}
 		if (hit) {
 			char mid[512];
-			snprintf(mid, sizeof(mid), "%s%s%s", best->user, *best->user && *hit->user ? "." : "", hit->user);
+			size_t at = (size_t)(hit - best->ren);
+			snprintf(mid, sizeof(mid), "%s%s%s%s", best->user, *best->user && *hit->user ? "." : "", hit->user,
+				 at < 32 && (best->ren_idx0 >> at) & 1 ? "[0]" : "");
 			return join_path(buf, n, mid, r + hlen);
 		}
 	}
@@ -458,11 +463,22 @@ static const struct shape_ren ps_rule_ren[] = {
 	{ "properties.direction", "Direction" },
 	{ "properties.sourceApplicationSecurityGroups", "SourceApplicationSecurityGroups" },
 	{ "properties.destinationApplicationSecurityGroups", "DestinationApplicationSecurityGroups" },
+	/* PS_REN_LISTS: list field i's singular (+ 2i) and plural (+ 2i + 1), each on only where the rule gives
+	 * that form (ps_rule: a one-element list is the singular, at [0]) */
+	{ "properties.sourceAddressPrefix", "SourceAddressPrefix" },
+	{ "properties.sourceAddressPrefixes", "SourceAddressPrefix" },
+	{ "properties.destinationAddressPrefix", "DestinationAddressPrefix" },
+	{ "properties.destinationAddressPrefixes", "DestinationAddressPrefix" },
+	{ "properties.sourcePortRange", "SourcePortRange" },
+	{ "properties.sourcePortRanges", "SourcePortRange" },
+	{ "properties.destinationPortRange", "DestinationPortRange" },
+	{ "properties.destinationPortRanges", "DestinationPortRange" },
 	{ "properties", "" },
 	{ NULL, NULL },
 };
+#define PS_REN_LISTS 7
 
-/* The four list fields: canonical singular/plural names and the PowerShell name. */
+/* The four list fields (in ps_rule_ren's order): canonical singular/plural names and the PowerShell name. */
 static const struct {
 	const char *one, *many, *ps;
 } ps_lists[] = {
@@ -475,7 +491,7 @@ static const struct {
 static int ps_rule(json_t *r, const char *rpath, const char *cpath, json_t *rules, struct shape_map *m,
 		   struct diag *d)
 {
-	char p[512], cp[512], up[512];
+	char up[512];
 	if (ps_truncated(r)) {
 		ps_depth_error(rpath, d);
 		return -1;
@@ -501,26 +517,31 @@ static int ps_rule(json_t *r, const char *rpath, const char *cpath, json_t *rule
 		if (x)
 			json_object_set_new_nocheck(props, plain[i][1], json_incref(x));
 	}
-	rc |= shapes_map_add(m, cpath, rpath, ps_rule_ren);
+	/* the list fields map through the rule's entry: the forms this rule gives are switched on */
+	unsigned off = 0xffu << PS_REN_LISTS, idx0 = 0;
 	for (size_t i = 0; i < 4; i++) {
 		json_t *x = json_object_get(r, ps_lists[i].ps);
-		jsonin_path(up, sizeof(up), rpath, ps_lists[i].ps);
+		unsigned one = 1u << (PS_REN_LISTS + 2 * i), many = one << 1;
 		if (ps_truncated(x)) {
-			ps_depth_error(up, d);
+			ps_depth_error(jsonin_path(up, sizeof(up), rpath, ps_lists[i].ps), d);
 			rc = -1;
 		} else if (json_is_array(x) && json_array_size(x) == 1) {
 			json_object_set_new_nocheck(props, ps_lists[i].one, json_incref(json_array_get(x, 0)));
-			jsonin_path(cp, sizeof(cp), jsonin_path(p, sizeof(p), cpath, "properties"), ps_lists[i].one);
-			rc |= shapes_map_add(m, cp, jsonin_index(p, sizeof(p), up, 0), NULL);
+			off &= ~one;
+			idx0 |= one;
 		} else if (json_is_array(x)) {
 			json_object_set_new_nocheck(props, ps_lists[i].many, json_incref(x));
-			jsonin_path(cp, sizeof(cp), jsonin_path(p, sizeof(p), cpath, "properties"), ps_lists[i].many);
-			rc |= shapes_map_add(m, cp, up, NULL);
+			off &= ~many;
 		} else if (x) { /* a plain string (or a wrong type, reported by the NSG reader) */
 			json_object_set_new_nocheck(props, ps_lists[i].one, json_incref(x));
-			jsonin_path(cp, sizeof(cp), jsonin_path(p, sizeof(p), cpath, "properties"), ps_lists[i].one);
-			rc |= shapes_map_add(m, cp, up, NULL);
+			off &= ~one;
 		}
+	}
+	if (shapes_map_add(m, cpath, rpath, ps_rule_ren) < 0) {
+		rc = -1;
+	} else {
+		m->e[m->n - 1].ren_off = off;
+		m->e[m->n - 1].ren_idx0 = idx0;
 	}
 	if (json_array_append_new(rules, canon) < 0)
 		rc = -1;
