@@ -57,11 +57,6 @@ static int64_t intern(struct classes *cl, const uint64_t *b)
 	return cl->n - 1;
 }
 
-struct event {
-	u128 pos;
-	uint32_t set; /* index of a distinct set */
-};
-
 /* A set's events in order: each range's start, then its end + 1 (none past the top of the space). Sets are
  * normalized (sorted, disjoint, non-adjacent), so each set's events are already sorted: merging them with a
  * heap of cursors costs n log k, where sorting them all cost n log n with a 128-bit comparison. */
@@ -104,22 +99,16 @@ static void sift_down(struct cursor *h, size_t n, size_t i)
 	}
 }
 
-/* All events of sets[0..nsets) in order into ev; returns their number. */
-static size_t merge_events(const struct ipset **sets, size_t nsets, struct cursor *h, struct event *ev)
+/* A heap of the cursors of sets[0..nsets) that have ranges; their number. */
+static size_t heap_init(const struct ipset **sets, size_t nsets, struct cursor *h)
 {
-	size_t nh = 0, nev = 0;
+	size_t nh = 0;
 	for (size_t k = 0; k < nsets; k++)
 		if (sets[k]->n)
 			h[nh++] = (struct cursor){ sets[k]->r[0].lo, sets[k], (uint32_t)k, 0, 0 };
 	for (size_t i = nh; i-- > 0;)
 		sift_down(h, nh, i);
-	while (nh) {
-		ev[nev++] = (struct event){ h[0].pos, h[0].set };
-		if (!cursor_next(&h[0]))
-			h[0] = h[--nh];
-		sift_down(h, nh, 0);
-	}
-	return nev;
+	return nh;
 }
 
 /* The IPv4 fast path of a built address field. -1 out of memory. */
@@ -159,9 +148,8 @@ static int build_addr(struct addr_dim *d, const struct nsg_rule *rules, size_t n
 	 * Masks of distinct sets are disjoint (a rule has one set per field), so XOR is union. */
 	const struct ipset **sets = calloc(nrules, sizeof(*sets));
 	uint64_t *masks = calloc(nrules * words, 8), *cur = calloc(words, 8);
-	struct event *ev = NULL;
 	struct cursor *heap = NULL;
-	size_t nsets = 0, nev = 0, cap = 0;
+	size_t nsets = 0, cap = 0;
 	int rc = -1;
 
 	d->cl.words = words;
@@ -178,18 +166,19 @@ static int build_addr(struct addr_dim *d, const struct nsg_rule *rules, size_t n
 	}
 	for (size_t k = 0; k < nsets; k++)
 		cap += sets[k]->n * 2;
-	if (!(ev = malloc((cap + 1) * sizeof(*ev))) || !(heap = malloc((nsets + 1) * sizeof(*heap))))
+	if (!(heap = malloc((nsets + 1) * sizeof(*heap))) || !(d->start = malloc((cap + 1) * sizeof(*d->start))) ||
+	    !(d->cls = malloc((cap + 1) * sizeof(*d->cls))))
 		goto out;
-	nev = merge_events(sets, nsets, heap, ev);
-	if (!(d->start = malloc((nev + 1) * sizeof(*d->start))) || !(d->cls = malloc((nev + 1) * sizeof(*d->cls))))
-		goto out;
-	size_t e = 0;
+	/* Sweep the sets' boundaries in order, toggling a set's rules at each start and end + 1. */
+	size_t nh = heap_init(sets, nsets, heap);
 	u128 pos = 0;
 	for (;;) {
-		while (e < nev && ev[e].pos == pos) {
+		while (nh && heap[0].pos == pos) {
 			for (size_t w = 0; w < words; w++)
-				cur[w] ^= masks[ev[e].set * words + w];
-			e++;
+				cur[w] ^= masks[heap[0].set * words + w];
+			if (!cursor_next(&heap[0]))
+				heap[0] = heap[--nh];
+			sift_down(heap, nh, 0);
 		}
 		int64_t c = intern(&d->cl, cur);
 		if (c < 0)
@@ -198,16 +187,15 @@ static int build_addr(struct addr_dim *d, const struct nsg_rule *rules, size_t n
 			d->start[d->n] = pos;
 			d->cls[d->n++] = (uint32_t)c;
 		}
-		if (e == nev)
+		if (!nh)
 			break;
-		pos = ev[e].pos;
+		pos = heap[0].pos;
 	}
 	rc = 0;
 out:
 	free(sets);
 	free(masks);
 	free(cur);
-	free(ev);
 	free(heap);
 	return rc;
 }

@@ -8,8 +8,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
+#include "model/jsonfast.h"
 #include "model/jsonin.h"
+#include "model/tagfile.h"
 
 /* ---- the id index (open addressing, case-insensitive) ---- */
 
@@ -278,7 +282,7 @@ static void read_blob(struct reader *r, json_t *res, const char *id, bool nsg)
 		return;
 	}
 	(*arr)[(*n)++] = (struct estate_blob){ .id = dup_or_oom(r, id), .name = dup_or_oom(r, name ? name : id),
-					       .json = text };
+					       .json = text, .len = strlen(text) };
 }
 
 static void read_resource(struct reader *r, json_t *res)
@@ -360,10 +364,65 @@ static void check_unique(struct estate *e, struct estate_index *ix, id_of f, siz
 	}
 }
 
-int estate_load_buf(struct estate *e, const char *buf, size_t len, struct diag *d)
+/* The length of the object or array at the start of buf (JSON text, with strings skipped), or 0 when it does not
+ * start with one or does not end. Only a cut: jsonfast reads and checks what is inside. */
+static size_t value_span(const char *buf, size_t len)
+{
+	size_t depth = 0;
+	if (!len || (buf[0] != '{' && buf[0] != '['))
+		return 0;
+	for (size_t i = 0; i < len; i++) {
+		switch (buf[i]) {
+		case '"':
+			for (i++; i < len && buf[i] != '"'; i++)
+				if (buf[i] == '\\')
+					i++;
+			break;
+		case '{':
+		case '[': depth++; break;
+		case '}':
+		case ']':
+			if (!--depth)
+				return i + 1;
+			break;
+		}
+	}
+	return 0;
+}
+
+/* One value at buf: through jsonfast when value_span finds its end (the same tree or error as json_loadb), else
+ * json_loadb reading the first value. *used: its length. */
+static json_t *load_value(const char *buf, size_t len, size_t padding, size_t *used, json_error_t *err)
+{
+	size_t n = value_span(buf, len);
+	if (!n) {
+		json_t *v = json_loadb(buf, len, JSON_DISABLE_EOF_CHECK | JSON_REJECT_DUPLICATES, err);
+		*used = err->position;
+		return v;
+	}
+	*used = n;
+	return jsonfast_loadb(buf, n, len - n + padding, err);
+}
+
+/* Give the whole pages of buf[*done, end) back (buf is an anonymous mapping): what is read is not read again, and
+ * an inventory of a few hundred MB need not stay in memory beside what is made of it. */
+static void drop_read(const char *buf, size_t end, uintptr_t *done)
+{
+	uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE), lo = *done, hi = ((uintptr_t)buf + end) / page * page;
+	if (!lo)
+		lo = ((uintptr_t)buf + page - 1) / page * page;
+	if (hi > lo) {
+		madvise((void *)lo, hi - lo, MADV_DONTNEED);
+		*done = hi;
+	}
+}
+
+/* padding: bytes readable after buf[len]; drop: buf is an anonymous mapping whose read pages may go. */
+static int load(struct estate *e, const char *buf, size_t len, size_t padding, bool drop, struct diag *d)
 {
 	struct reader r = { .e = e, .d = d };
 	size_t off = 0, line = 1, col = 1, values = 0;
+	uintptr_t dropped = 0;
 	int before = d->errors;
 	*e = (struct estate){ 0 };
 	for (;;) {
@@ -377,7 +436,8 @@ int estate_load_buf(struct estate *e, const char *buf, size_t len, struct diag *
 		if (off >= len)
 			break;
 		json_error_t err;
-		json_t *v = json_loadb(buf + off, len - off, JSON_DISABLE_EOF_CHECK | JSON_REJECT_DUPLICATES, &err);
+		size_t used;
+		json_t *v = load_value(buf + off, len - off, padding, &used, &err);
 		if (!v) {
 			diag_err(d, NULL, "line %zu, column %zu: %s", line + (size_t)err.line - 1,
 				 err.line <= 1 ? col + (size_t)(err.column > 0 ? err.column - 1 : 0) : (size_t)err.column,
@@ -406,7 +466,6 @@ int estate_load_buf(struct estate *e, const char *buf, size_t len, struct diag *
 		}
 		json_decref(v);
 		/* move past the value */
-		size_t used = err.position;
 		for (size_t i = 0; i < used && off < len; i++, off++) {
 			if (buf[off] == '\n')
 				line++, col = 1;
@@ -415,6 +474,8 @@ int estate_load_buf(struct estate *e, const char *buf, size_t len, struct diag *
 		}
 		if (r.oom)
 			break;
+		if (drop)
+			drop_read(buf, off, &dropped);
 	}
 	if (!values && d->errors == before)
 		diag_err(d, NULL, "empty file: expected Azure Resource Graph output");
@@ -442,9 +503,21 @@ int estate_load_file(struct estate *e, const char *path, struct diag *d)
 	size_t len;
 	d->file = path;
 	*e = (struct estate){ 0 };
-	char *buf = jsonin_read_file(path, ESTATE_MAX_BYTES, 1, &len, d);
-	int rc = buf ? estate_load_buf(e, buf, len, d) : -1;
-	free(buf);
+	struct tagfile f;
+	int rc;
+	if (tagfile_open(&f, path, ESTATE_MAX_BYTES, JSONFAST_PADDING) == 0) {
+		rc = load(e, f.text, f.len, JSONFAST_PADDING, true, d);
+		tagfile_close(&f);
+	} else { /* jsonin reads every other file and reports what is wrong */
+		char *buf = jsonin_read_file(path, ESTATE_MAX_BYTES, JSONFAST_PADDING, &len, d);
+		rc = buf ? load(e, buf, len, JSONFAST_PADDING, false, d) : -1;
+		free(buf);
+	}
 	d->file = saved;
 	return rc;
+}
+
+int estate_load_buf(struct estate *e, const char *buf, size_t len, struct diag *d)
+{
+	return load(e, buf, len, 0, false, d);
 }

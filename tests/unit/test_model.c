@@ -7,6 +7,7 @@
 #include "analysis/flow.h"
 #include "model/netenv.h"
 #include "model/nsg.h"
+#include "model/regions.h"
 #include "model/routes.h"
 #include "model/tags.h"
 #include "testutil.h"
@@ -488,6 +489,60 @@ static void test_tags_bad_file_reports(void **st)
 	tagdb_free(&db);
 }
 
+/* Pairs as Microsoft publishes them (see the source comment in src/model/regions.c): symmetric ones, the
+ * asymmetric ones in both directions, sovereign clouds, nonpaired regions, display names, unknown names. */
+static void test_region_pairs(void **st)
+{
+	(void)st;
+	static const char *const want[][2] = {
+		{ "westeurope", "northeurope" },
+		{ "northeurope", "westeurope" },
+		{ "eastus2", "centralus" },
+		{ "centralus", "eastus2" },
+		/* asymmetric: X -> Y while Y pairs elsewhere */
+		{ "westus3", "eastus" },
+		{ "eastus", "westus" },
+		{ "westus", "eastus" },
+		{ "brazilsouth", "southcentralus" },
+		{ "southcentralus", "northcentralus" },
+		{ "brazilsoutheast", "brazilsouth" },
+		{ "westindia", "southindia" },
+		{ "southindia", "centralindia" },
+		{ "westcentralus", "westus2" },
+		{ "swedencentral", "swedensouth" },
+		{ "usgovarizona", "usgovtexas" },
+		{ "usgovtexas", "usgovvirginia" },
+		{ "usgovvirginia", "usgovtexas" },
+		{ "usdodeast", "usdodcentral" },
+		{ "chinanorth3", "chinaeast3" },
+		{ "chinaeast3", "chinanorth3" },
+		{ "West US 3", "eastus" },
+		{ "UK South", "ukwest" },
+	};
+	bool unpaired;
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		const char *got = region_pair(want[i][0], &unpaired);
+		if (!got || strcmp(got, want[i][1]))
+			fail_msg("pair of %s: %s, want %s", want[i][0], got ? got : "NULL", want[i][1]);
+		assert_false(unpaired);
+		/* every pair named is itself a region of the table */
+		bool u2;
+		assert_true(region_pair(got, &u2) || u2);
+	}
+	static const char *const nonpaired[] = { "italynorth", "polandcentral", "spaincentral", "israelcentral",
+						 "qatarcentral", "mexicocentral", "newzealandnorth", "austriaeast",
+						 "denmarkeast", "Belgium Central" };
+	for (size_t i = 0; i < sizeof(nonpaired) / sizeof(nonpaired[0]); i++) {
+		assert_null(region_pair(nonpaired[i], &unpaired));
+		if (!unpaired)
+			fail_msg("%s should be listed as nonpaired", nonpaired[i]);
+	}
+	assert_null(region_pair("usgoviowa", &unpaired));
+	assert_false(unpaired);
+	assert_null(region_pair("atlantis", &unpaired));
+	assert_false(unpaired);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -506,6 +561,7 @@ int main(void)
 		cmocka_unit_test(test_default_rules),
 		cmocka_unit_test(test_first_match),
 		cmocka_unit_test(test_two_levels),
+		cmocka_unit_test(test_region_pairs),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
