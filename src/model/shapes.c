@@ -698,6 +698,14 @@ static json_t *tf_convert(json_t *tf, const struct shape_ren *ren)
 		json_t *v = json_object_get(tf, x->user);
 		if (!v || json_is_null(v))
 			continue;
+		/* Terraform writes every address and port field, the unused form empty ("" or []); the NSG reader takes
+		 * an empty one of the right type for an absent one (parse_addr, parse_ports), so it is left out (fewer
+		 * members to add). The list forms' canonical names end in 's'. */
+		if (ren == tf_rule_ren && (x->user[0] == 's' || !strncmp(x->user, "destination_", 12))) {
+			bool list = x->canon[strlen(x->canon) - 1] == 's';
+			if (list ? json_is_array(v) && !json_array_size(v) : json_is_string(v) && !*json_string_value(v))
+				continue;
+		}
 		if (json_is_array(v) && json_array_size(v) && strstr(x->user, "application_security_group_ids")) {
 			json_t *a = json_array(), *e;
 			size_t i;
