@@ -107,6 +107,7 @@ BENCHES    := $(BENCH_SRCS:bench/%.c=$(BIN)/bench/%)
 $(BIN)/bench/%: $(OBJ)/bench/%.o $(OBJ)/libminet.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lm
+$(BIN)/bench/bench_handshake: LDLIBS += -lgnutls
 bench: deps all $(BENCHES)
 	scripts/bench $(BIN)
 

@@ -19,6 +19,7 @@
 #include <openssl/sha.h>
 
 #include "agent/agent.h"
+#include "model/clock.h"
 #include "pki/pkifile.h"
 
 #define CRL_MAX_BYTES (64u << 20) /* the largest CRLs seen in the wild are ~12 MB */
@@ -41,10 +42,7 @@ struct crl_job {
 
 static double now_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+	return monotonic_seconds() * 1e3;
 }
 
 static void job_run(struct crl_job *j)

@@ -17,19 +17,13 @@
 #include <event2/buffer.h>
 
 #include "agent/agent.h"
+#include "model/clock.h"
 #include "pki/pkifile.h"
 
 #define LOG_REFUSALS_PER_S 50
 
 static int conn_idx = -1;
 
-static double now_mono(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static const char *const slugs[REF_COUNT] = {
 	[REF_NO_CERT] = "no_client_cert", [REF_SELF_SIGNED] = "self_signed", [REF_UNTRUSTED] = "untrusted_issuer",
@@ -326,7 +320,7 @@ static void info_cb(const SSL *ssl, int where, int ret)
 		setsockopt(SSL_get_fd(ssl), IPPROTO_TCP, TCP_NODELAY, &(int){ 1 }, sizeof(int));
 		if (c->ref == REF_OVERLOAD && c->reason[0])
 			conn_close_fd(c);
-		else if (ss.ss_family && !rl_allow(&ag->rl, (struct sockaddr *)&ss, (double)now_mono())) {
+		else if (ss.ss_family && !rl_allow(&ag->rl, (struct sockaddr *)&ss, monotonic_seconds())) {
 			/* before the ClientHello is read: no key exchange, no signature for a flooding source */
 			refuse(c, REF_RATE, "more than %g handshakes/s from this source", ag->o.hs_rate);
 			conn_close_fd(c);

@@ -180,7 +180,10 @@ static int build_addr(struct addr_dim *d, const struct nsg_rule *rules, size_t n
 				heap[0] = heap[--nh];
 			sift_down(heap, nh, 0);
 		}
-		int64_t c = intern(&d->cl, cur);
+		/* Segments mostly alternate between a few classes (in a big set, out of it): the class before the
+		 * last is tried first. */
+		int64_t c = d->n > 1 && !memcmp(d->cl.bits + (size_t)d->cls[d->n - 2] * words, cur, words * 8)
+				    ? d->cls[d->n - 2] : intern(&d->cl, cur);
 		if (c < 0)
 			goto out;
 		if (!d->n || d->cls[d->n - 1] != (uint32_t)c) {

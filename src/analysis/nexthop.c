@@ -181,6 +181,12 @@ static int no_route(struct fib *fib, struct vec *v)
 
 static int collect(struct fib *fib, struct vec *v, const struct netenv *env, const struct route_table *rt)
 {
+	size_t want = 2 * (env->nvnet + 10);
+	for (size_t i = 0; rt && i < rt->n; i++)
+		want += 2 * (rt->routes[i].tag ? rt->routes[i].tag->nprefixes : 1);
+	if (!(v->v = malloc(want * sizeof(*v->v))))
+		return -1;
+	v->cap = want;
 	if (rt && rt->effective ? no_route(fib, v) < 0 : system_routes(fib, v, env) < 0)
 		return -1;
 	for (size_t i = 0; rt && i < rt->n; i++) {
@@ -242,25 +248,61 @@ done:
 	return rc;
 }
 
+/* The runs of candidates not yet swept, one a route, in a min-heap by the start of each run's next candidate. */
+struct run {
+	size_t at, end;
+};
+
+static void run_sift(struct run *h, size_t n, size_t i, const struct cand *v)
+{
+	for (;;) {
+		size_t l = 2 * i + 1, m = i;
+		if (l < n && v[h[l].at].lo < v[h[m].at].lo)
+			m = l;
+		if (l + 1 < n && v[h[l + 1].at].lo < v[h[m].at].lo)
+			m = l + 1;
+		if (m == i)
+			return;
+		struct run t = h[i];
+		h[i] = h[m];
+		h[m] = t;
+		i = m;
+	}
+}
+
 int fib_build(struct fib *fib, const struct netenv *env, const struct route_table *rt)
 {
 	struct vec v = { 0 };
 	struct cand *heap = NULL;
-	size_t cap = 0, nheap = 0;
+	struct run *runs = NULL;
+	size_t cap = 0, nheap = 0, nruns = 0;
 	int rc = -1;
 
 	*fib = (struct fib){ 0 };
-	if (collect(fib, &v, env, rt) < 0)
+	if (collect(fib, &v, env, rt) < 0 || !(heap = malloc(v.n * sizeof(*heap))) ||
+	    !(runs = malloc((fib->nroutes + 1) * sizeof(*runs))))
 		goto out;
-	sort_cands(v.v, v.n);
-	if (!(heap = malloc(v.n * sizeof(*heap))))
-		goto out;
+	/* A route's candidates are together, and in order of their start when its prefixes are (a tag's are
+	 * published so): sort the few runs that are not, then merge the runs as the sweep goes. */
+	for (size_t i = 0, j; i < v.n; i = j) {
+		bool sorted = true;
+		for (j = i + 1; j < v.n && v.v[j].route == v.v[i].route; j++)
+			sorted &= v.v[j - 1].lo <= v.v[j].lo;
+		if (!sorted)
+			sort_cands(v.v + i, j - i);
+		runs[nruns++] = (struct run){ i, j };
+	}
+	for (size_t i = nruns; i-- > 0;)
+		run_sift(runs, nruns, i, v.v);
 	/* Sweep: at each boundary, add the candidates starting there, drop those that ended, emit the best. */
-	size_t next = 0;
 	u128 pos = 0;
 	for (;;) {
-		while (next < v.n && v.v[next].lo == pos)
-			heap_push(heap, &nheap, v.v[next++]);
+		while (nruns && v.v[runs[0].at].lo == pos) {
+			heap_push(heap, &nheap, v.v[runs[0].at]);
+			if (++runs[0].at == runs[0].end)
+				runs[0] = runs[--nruns];
+			run_sift(runs, nruns, 0, v.v);
+		}
 		while (nheap && heap[0].hi < pos)
 			heap_pop(heap, &nheap);
 		if (!nheap)
@@ -268,8 +310,8 @@ int fib_build(struct fib *fib, const struct netenv *env, const struct route_tabl
 		/* The segment ends where the winner ends or the next candidate starts, whichever is first. Ends of
 		 * losers inside it do not matter: they cannot change the winner. */
 		u128 end = heap[0].hi;
-		if (next < v.n && v.v[next].lo - 1 < end)
-			end = v.v[next].lo - 1;
+		if (nruns && v.v[runs[0].at].lo - 1 < end)
+			end = v.v[runs[0].at].lo - 1;
 		if (emit(fib, &cap, pos, end, &heap[0]) < 0)
 			goto out;
 		if (end == U128_MAX)
@@ -280,6 +322,7 @@ int fib_build(struct fib *fib, const struct netenv *env, const struct route_tabl
 out:
 	free(v.v);
 	free(heap);
+	free(runs);
 	if (rc)
 		fib_free(fib);
 	return rc;
@@ -287,7 +330,18 @@ out:
 
 size_t fib_seg_index(const struct fib *fib, u128 a)
 {
-	size_t lo = 0, hi = fib->nseg;
+	return fib_seg_from(fib, 0, a);
+}
+
+size_t fib_seg_from(const struct fib *fib, size_t from, u128 a)
+{
+	/* gallop from `from` (cheap for the next range of a sorted walk), then search the bracket */
+	size_t lo = from, step = 1;
+	while (lo + step < fib->nseg && fib->seg[lo + step].hi < a) {
+		lo += step;
+		step *= 2;
+	}
+	size_t hi = lo + step < fib->nseg ? lo + step : fib->nseg;
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
 		if (fib->seg[mid].hi < a)

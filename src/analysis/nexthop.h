@@ -37,6 +37,8 @@ int fib_build(struct fib *fib, const struct netenv *env, const struct route_tabl
 const struct fib_route *fib_lookup(const struct fib *fib, u128 dst, int *len);
 /* Index of the segment holding a. */
 size_t fib_seg_index(const struct fib *fib, u128 a);
+/* The same, knowing that every segment before `from` ends before a (a walk over sorted addresses). */
+size_t fib_seg_from(const struct fib *fib, size_t from, u128 a);
 void fib_free(struct fib *fib);
 
 /* The routes in force as exact prefixes, for a kernel routing table: for each distinct prefix the route

@@ -223,8 +223,10 @@ static int check_route(struct ctx *c, struct contract_result *cr)
 	size_t first = c->out->nviolations;
 	if (!set)
 		return -1;
-	for (size_t i = 0; i < set->n; i++) {
-		for (size_t s = fib_seg_index(fib, set->r[i].lo); s < fib->nseg && fib->seg[s].lo <= set->r[i].hi; s++) {
+	for (size_t i = 0, s = 0; i < set->n; i++) {
+		/* the last segment the previous range reached may hold this one too */
+		for (s = fib_seg_from(fib, s ? s - 1 : 0, set->r[i].lo); s < fib->nseg && fib->seg[s].lo <= set->r[i].hi;
+		     s++) {
 			const struct fib_route *r = &fib->routes[fib->seg[s].route];
 			if (r->hop == def->hop)
 				continue;

@@ -4,6 +4,7 @@
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 #include <string.h>
 
 #include "analysis/estate.h"
@@ -189,7 +190,7 @@ int verify_estate(const struct policy_args *pa, const struct estate_args *ea)
 	int rc = 2;
 	if (policy_load_tags(&tags, pa) < 0)
 		goto out;
-	if (estate_load_file(&e, ea->file, &d) < 0)
+	if (estate_load_file(&e, ea->file, ea->threads > 0 ? ea->threads : (int)sysconf(_SC_NPROCESSORS_ONLN), &d) < 0)
 		goto out;
 	stale = json_array();
 	tags_warn_stale(&tags, "minet verify", ea->sarif ? stale : NULL); /* JSON lines: on stderr */

@@ -4,6 +4,7 @@
 #include <ctype.h>
 #include <stdint.h>
 #include <jansson.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -417,15 +418,197 @@ static void drop_read(const char *buf, size_t end, uintptr_t *done)
 	}
 }
 
+/* Read one value v (at line vline of the file) into r: a Resource Graph page, an array of resources or one. */
+static void read_value(struct reader *r, json_t *v, size_t vline)
+{
+	json_t *data = json_is_object(v) ? json_object_get(v, "data") : NULL;
+	if (json_is_array(data) || json_is_array(v)) {
+		json_t *arr = json_is_array(v) ? v : data, *res;
+		size_t i;
+		json_array_foreach(arr, i, res) {
+			snprintf(r->where, sizeof(r->where), "line %zu: %s[%zu]", vline, json_is_array(v) ? "" : "data", i);
+			read_resource(r, res);
+		}
+	} else if (json_is_object(v) && json_object_get(v, "id")) {
+		snprintf(r->where, sizeof(r->where), "line %zu", vline);
+		read_resource(r, v);
+	} else {
+		snprintf(r->where, sizeof(r->where), "line %zu", vline);
+		diag_err(r->d, r->where, "expected a Resource Graph result (an object with \"data\"), an array of "
+					"resources or a resource, found %s", json_is_object(v) ? "an object without "
+					"\"data\" or \"id\"" : jsonin_typename(v));
+	}
+}
+
+/* One value of the file, read by a worker into an estate of its own; its diagnostics are kept to be printed in
+ * the file's order. */
+struct part {
+	size_t off, len, line, col; /* where it starts in the file */
+	struct estate e;
+	struct diag d;
+	char *msgs;
+	size_t nmsgs;
+	bool stop; /* it did not parse, or memory ran out: nothing after it counts */
+	bool oom;
+};
+
+struct parts {
+	const char *buf;
+	size_t len, padding, n, next;
+	bool drop;
+	struct part *v;
+};
+
+static void read_part(const struct parts *ps, struct part *p)
+{
+	struct reader r = { .e = &p->e, .d = &p->d };
+	json_error_t err;
+	FILE *out = open_memstream(&p->msgs, &p->nmsgs);
+	p->d.out = out;
+	json_t *v = out ? jsonfast_loadb(ps->buf + p->off, p->len, ps->len - p->off - p->len + ps->padding, &err) : NULL;
+	if (!out) {
+		r.oom = true;
+	} else if (!v) {
+		diag_err(&p->d, NULL, "line %zu, column %zu: %s", p->line + (size_t)err.line - 1,
+			 err.line <= 1 ? p->col + (size_t)(err.column > 0 ? err.column - 1 : 0) : (size_t)err.column,
+			 err.text);
+		p->stop = true;
+	} else {
+		read_value(&r, v, p->line);
+		json_decref(v);
+	}
+	if (out)
+		fclose(out);
+	p->d.out = NULL;
+	if (r.oom)
+		p->stop = p->oom = true;
+	if (ps->drop) { /* the whole pages inside the value: nothing reads them again */
+		uintptr_t done = 0;
+		drop_read(ps->buf + p->off, p->len, &done);
+	}
+}
+
+static void *part_worker(void *arg)
+{
+	struct parts *ps = arg;
+	for (size_t i; (i = __atomic_fetch_add(&ps->next, 1, __ATOMIC_RELAXED)) < ps->n;)
+		read_part(ps, &ps->v[i]);
+	return NULL;
+}
+
+/* Append the arrays of p's estate to e's (the strings move with them). -1 out of memory. */
+static int take_part(struct estate *e, struct part *p)
+{
+	struct { void **to; size_t *n, *cap; void *from; size_t k, size; } arrs[] = {
+		{ (void **)&e->vnets, &e->nvnets, &e->cap[0], p->e.vnets, p->e.nvnets, sizeof(*e->vnets) },
+		{ (void **)&e->subnets, &e->nsubnets, &e->cap[1], p->e.subnets, p->e.nsubnets, sizeof(*e->subnets) },
+		{ (void **)&e->nsgs, &e->nnsgs, &e->cap[2], p->e.nsgs, p->e.nnsgs, sizeof(*e->nsgs) },
+		{ (void **)&e->rts, &e->nrts, &e->cap[3], p->e.rts, p->e.nrts, sizeof(*e->rts) },
+	};
+	for (size_t i = 0; i < p->e.nsubnets; i++)
+		p->e.subnets[i].vnet += e->nvnets;
+	for (size_t a = 0; a < sizeof(arrs) / sizeof(arrs[0]); a++) {
+		if (!arrs[a].k)
+			continue;
+		char *nv = realloc(*arrs[a].to, (*arrs[a].n + arrs[a].k) * arrs[a].size);
+		if (!nv)
+			return -1;
+		memcpy(nv + *arrs[a].n * arrs[a].size, arrs[a].from, arrs[a].k * arrs[a].size);
+		*arrs[a].to = nv;
+		*arrs[a].n += arrs[a].k;
+		*arrs[a].cap = *arrs[a].n;
+	}
+	e->nmi += p->e.nmi;
+	e->nrecords += p->e.nrecords;
+	e->nother += p->e.nother;
+	free(p->e.vnets), free(p->e.subnets), free(p->e.nsgs), free(p->e.rts);
+	p->e = (struct estate){ 0 };
+	return 0;
+}
+
+/* The values of buf, each an object or an array whose end value_span finds: their places, or 0 values when some
+ * value is of another kind (the caller then reads one value after another). */
+static size_t split(const char *buf, size_t len, struct part **out)
+{
+	size_t off = 0, line = 1, col = 1, n = 0, cap = 0;
+	struct part *v = NULL;
+	for (;;) {
+		while (off < len && isspace((unsigned char)buf[off])) {
+			if (buf[off++] == '\n')
+				line++, col = 1;
+			else
+				col++;
+		}
+		if (off >= len)
+			break;
+		size_t span = value_span(buf + off, len - off);
+		struct part *nv = span && n == cap ? realloc(v, (cap = cap ? cap * 2 : 16) * sizeof(*v)) : v;
+		if (!span || !nv) {
+			free(span ? v : nv);
+			*out = NULL;
+			return 0;
+		}
+		v = nv;
+		v[n++] = (struct part){ .off = off, .len = span, .line = line, .col = col };
+		for (const char *p = buf + off, *end = p + span, *nl; (nl = memchr(p, '\n', (size_t)(end - p))); p = nl + 1)
+			line++, col = (size_t)(end - nl);
+		if (line == v[n - 1].line)
+			col += span;
+		off += span;
+	}
+	*out = v;
+	return n;
+}
+
+/* Read the values of a split file on `threads` threads, then take their resources and messages in file order. */
+static void load_parts(struct estate *e, struct parts *ps, int threads, struct diag *d)
+{
+	pthread_t t[64];
+	int started = 0;
+	for (size_t i = 0; i < ps->n; i++)
+		ps->v[i].d = (struct diag){ .file = d->file, .map_path = d->map_path, .map_ctx = d->map_ctx };
+	while (started < threads - 1 && started < 64 && (size_t)started + 1 < ps->n &&
+	       !pthread_create(&t[started], NULL, part_worker, ps))
+		started++;
+	part_worker(ps);
+	for (int i = 0; i < started; i++)
+		pthread_join(t[i], NULL);
+	bool stop = false, oom = false;
+	for (size_t i = 0; i < ps->n; i++) {
+		struct part *p = &ps->v[i];
+		if (!stop) {
+			if (d->out && p->nmsgs)
+				fwrite(p->msgs, 1, p->nmsgs, d->out);
+			d->errors += p->d.errors;
+			oom = p->oom || take_part(e, p) < 0;
+			stop = p->stop || oom;
+		}
+		estate_free(&p->e);
+		free(p->msgs);
+	}
+	if (oom)
+		diag_err(d, NULL, "out of memory");
+}
+
 /* padding: bytes readable after buf[len]; drop: buf is an anonymous mapping whose read pages may go. */
-static int load(struct estate *e, const char *buf, size_t len, size_t padding, bool drop, struct diag *d)
+static int load(struct estate *e, const char *buf, size_t len, size_t padding, bool drop, int threads,
+		struct diag *d)
 {
 	struct reader r = { .e = e, .d = d };
 	size_t off = 0, line = 1, col = 1, values = 0;
 	uintptr_t dropped = 0;
 	int before = d->errors;
 	*e = (struct estate){ 0 };
-	for (;;) {
+	struct parts ps = { .buf = buf, .len = len, .padding = padding, .drop = drop };
+	if (threads > 1 && (ps.n = split(buf, len, &ps.v)) > 1) {
+		values = ps.n;
+		load_parts(e, &ps, threads, d);
+		free(ps.v);
+		off = len;
+	} else {
+		free(ps.v);
+	}
+	while (off < len) {
 		while (off < len && isspace((unsigned char)buf[off])) {
 			if (buf[off] == '\n')
 				line++, col = 1;
@@ -444,26 +627,8 @@ static int load(struct estate *e, const char *buf, size_t len, size_t padding, b
 				 err.text);
 			break;
 		}
-		size_t vline = line;
 		values++;
-		json_t *data = json_is_object(v) ? json_object_get(v, "data") : NULL;
-		if (json_is_array(data) || json_is_array(v)) {
-			json_t *arr = json_is_array(v) ? v : data, *res;
-			size_t i;
-			json_array_foreach(arr, i, res) {
-				snprintf(r.where, sizeof(r.where), "line %zu: %s[%zu]", vline, json_is_array(v) ? "" : "data",
-					 i);
-				read_resource(&r, res);
-			}
-		} else if (json_is_object(v) && json_object_get(v, "id")) {
-			snprintf(r.where, sizeof(r.where), "line %zu", vline);
-			read_resource(&r, v);
-		} else {
-			snprintf(r.where, sizeof(r.where), "line %zu", vline);
-			diag_err(d, r.where, "expected a Resource Graph result (an object with \"data\"), an array of "
-					     "resources or a resource, found %s", json_is_object(v) ? "an object without "
-					     "\"data\" or \"id\"" : jsonin_typename(v));
-		}
+		read_value(&r, v, line);
 		json_decref(v);
 		/* move past the value */
 		for (size_t i = 0; i < used && off < len; i++, off++) {
@@ -497,7 +662,7 @@ static int load(struct estate *e, const char *buf, size_t len, size_t padding, b
 	return 0;
 }
 
-int estate_load_file(struct estate *e, const char *path, struct diag *d)
+int estate_load_file(struct estate *e, const char *path, int threads, struct diag *d)
 {
 	const char *saved = d->file;
 	size_t len;
@@ -506,11 +671,11 @@ int estate_load_file(struct estate *e, const char *path, struct diag *d)
 	struct tagfile f;
 	int rc;
 	if (tagfile_open(&f, path, ESTATE_MAX_BYTES, JSONFAST_PADDING) == 0) {
-		rc = load(e, f.text, f.len, JSONFAST_PADDING, true, d);
+		rc = load(e, f.text, f.len, JSONFAST_PADDING, true, threads, d);
 		tagfile_close(&f);
 	} else { /* jsonin reads every other file and reports what is wrong */
 		char *buf = jsonin_read_file(path, ESTATE_MAX_BYTES, JSONFAST_PADDING, &len, d);
-		rc = buf ? load(e, buf, len, JSONFAST_PADDING, false, d) : -1;
+		rc = buf ? load(e, buf, len, JSONFAST_PADDING, false, threads, d) : -1;
 		free(buf);
 	}
 	d->file = saved;
@@ -519,5 +684,5 @@ int estate_load_file(struct estate *e, const char *path, struct diag *d)
 
 int estate_load_buf(struct estate *e, const char *buf, size_t len, struct diag *d)
 {
-	return load(e, buf, len, 0, false, d);
+	return load(e, buf, len, 0, false, 1, d);
 }

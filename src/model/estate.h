@@ -58,8 +58,9 @@ struct estate {
 };
 
 /* Read a whole file or buffer. 0, or -1 with every error reported to d (the file's place: line:column for
- * syntax, "line L: data[i].field" for meaning); on error the estate is left empty. */
-int estate_load_file(struct estate *e, const char *path, struct diag *d);
+ * syntax, "line L: data[i].field" for meaning); on error the estate is left empty. A file of several values
+ * (pages) is read on up to `threads` threads, with the same result and messages in the same order. */
+int estate_load_file(struct estate *e, const char *path, int threads, struct diag *d);
 int estate_load_buf(struct estate *e, const char *buf, size_t len, struct diag *d);
 
 /* Look-ups by id (case-insensitive); NULL when the inventory does not hold it. */

@@ -128,12 +128,6 @@ static bool tcp_probe(u128 from, u128 addr, int port, int timeout_ms)
 	return ok;
 }
 
-double monotonic_seconds(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 /* ---- the routing table of the subnet, in the fabric ---- */
 

@@ -8,6 +8,7 @@
 #include <sys/types.h>
 
 #include "realize/topology.h"
+#include "model/clock.h"
 
 #define STATE_ROOT "/run/minet"
 
@@ -33,8 +34,5 @@ int cluster_save(const struct lab *lab, FILE *msg);
 /* Start argv inside the namespace behind nsfd (-1: this one), detached, output to log. The pid or -errno. */
 pid_t cluster_spawn(int nsfd, char *const argv[], const char *log);
 int cluster_lbd(const char *name, FILE *msg);
-
-/* Seconds on the monotonic clock, for durations (bring-up times, probe intervals). */
-double monotonic_seconds(void);
 
 #endif

@@ -156,6 +156,22 @@ class TestSmallEstate(unittest.TestCase):
 
     def test_threads_do_not_change_the_output(self):
         self.assertEqual(self.lines(self.paths["page"], threads=1), self.lines(self.paths["page"], threads=3))
+        # pages are read by several threads too: the same answer, and the same messages in the file's order
+        for shape in ("pages", "lines"):
+            self.assertEqual(self.lines(self.paths[shape], threads=1), self.lines(self.paths[shape], threads=3))
+        recs = small_estate()
+        pages = [json.dumps({"data": recs[:3]}), '{"data": [7, {"type": "microsoft.network/routetables"}]}',
+                 json.dumps({"data": recs[3:]}), '{"data": [\n {"id": }]}', json.dumps({"data": [8]})]
+        bad = self.t.write("bad-pages.json", "\n".join(pages) + "\n")
+        got = [verify(bad, threads=n) for n in (1, 2, 3)]
+        for p in got:
+            self.assertEqual((p.returncode, p.stdout), (2, ""))
+            self.assertEqual(p.stderr, got[0].stderr)
+        # the errors of page 2 and the syntax error of page 4 (line 5), in order; nothing of page 5 after it
+        self.assertEqual([l.split(": ", 1)[1] for l in got[0].stderr.splitlines()],
+                         ["line 2: data[0]: expected a resource object, found an integer",
+                          "line 2: data[1]: id: missing: not an Azure resource",
+                          "line 5, column 9: unexpected token near '}'"])
 
     def test_text_one_line_per_subnet_and_summary(self):
         p = verify(self.paths["pages"])
