@@ -781,7 +781,17 @@ static void tf_unknown_error(const char *path, const char *key, struct diag *d)
 static int tf_check_unknown(json_t *unk, const char *path, const struct shape_ren *ren, struct diag *d)
 {
 	int rc = 0;
+	const char *key;
+	json_t *v;
+	bool any = false;
 	if (!unk)
+		return 0;
+	/* a plan mostly leaves only computed attributes (id) unknown: look through what it leaves unknown for one of
+	 * ren's fields first, then report them in ren's order */
+	json_object_foreach(unk, key, v)
+		for (const struct shape_ren *x = ren; json_is_true(v) && !any && x->canon; x++)
+			any = *x->user && !strcmp(x->user, key);
+	if (!any)
 		return 0;
 	for (const struct shape_ren *x = ren; x->canon; x++)
 		if (*x->user && tf_unknown(unk, x->user)) {
