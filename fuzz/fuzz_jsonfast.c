@@ -41,7 +41,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char *whole = b ? json_dumps(b, JSON_ENCODE_ANY | JSON_PRESERVE_ORDER) : NULL;
 	static const char *const has[] = { "a", NULL }, *const pb[] = { "b", NULL }, *const pc[] = { "c", "*", NULL };
 	static const char *const *const paths[] = { pb, pc, NULL };
-	static const struct jsonfast_prune rule = { has, NULL, paths };
+	static const struct jsonfast_prune rule = { .has = has, .paths = paths };
 	a = jsonfast_loadb_pruned(buf, size, padding, &rule, 1, &e1);
 	if (!a != !b)
 		abort();
@@ -61,6 +61,36 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	}
 	free(whole);
+	json_decref(a);
+	/* Made null: elements of "s" that are objects whose "t" is a string beginning with neither "k" nor "K", without
+	 * "r" (when the root has "a" not null). */
+	static const char *const ps[] = { "s", "*", NULL }, *const keep[] = { "k", NULL }, *const keys[] = { "r", NULL };
+	static const char *const *const spaths[] = { ps, NULL };
+	static const struct jsonfast_prune stub = { .has = has, .paths = spaths, .stub_key = "t", .keep_prefixes = keep,
+						    .keep_keys = keys };
+	a = jsonfast_loadb_pruned(buf, size, padding, &stub, 1, &e1);
+	json_decref(b); /* changed above */
+	b = json_loadb((const char *)data, size, JSON_REJECT_DUPLICATES, &e2);
+	if (!a != !b)
+		abort();
+	if (b) {
+		whole = json_dumps(b, JSON_ENCODE_ANY | JSON_PRESERVE_ORDER);
+		json_t *x = json_object_get(b, "a"), *s = json_object_get(b, "s"), *el;
+		size_t i;
+		if (x && !json_is_null(x))
+			json_array_foreach(s, i, el) {
+				const char *t = json_string_value(json_object_get(el, "t"));
+				if (t && *t != 'k' && *t != 'K' && !json_object_get(el, "r"))
+					json_array_set_new(s, i, json_null());
+			}
+		char *sa = json_dumps(a, JSON_ENCODE_ANY | JSON_PRESERVE_ORDER);
+		char *sb = json_dumps(b, JSON_ENCODE_ANY | JSON_PRESERVE_ORDER);
+		if (!sa || !sb || (strcmp(sa, sb) && (!whole || strcmp(sa, whole))))
+			abort();
+		free(sa);
+		free(sb);
+		free(whole);
+	}
 	json_decref(a);
 	json_decref(b);
 	free(buf);

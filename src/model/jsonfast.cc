@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <strings.h>
 #include <memory>
 #include <simdjson.h>
 #include <vector>
@@ -60,51 +61,78 @@ bool check(dom::element e)
 	}
 }
 
-// The paths being followed down the tree: each points at its next segment (nullptr: the path ends here).
+// The paths being followed down the tree: each points at its next segment (nullptr: the path ends here), with its
+// rule.
 constexpr size_t MAX_FOLLOWED = 16;
 struct followed {
 	const char *const *seg[MAX_FOLLOWED];
+	const struct jsonfast_prune *rule[MAX_FOLLOWED];
 	size_t n = 0;
 };
 
-// The paths of f that go on into the member (key) or array element (nullptr) below: whether one of them ends there
-// (the child is left out) goes to *leave.
-followed step(const followed &f, const std::string_view *key, bool *leave)
+// The paths of f that go on into the member (key) or array element (nullptr) below. One that ends there: the child
+// is left out (*leave), or, for a rule with stub_key, may become null (*stub, that rule).
+followed step(const followed &f, const std::string_view *key, bool *leave, const struct jsonfast_prune **stub)
 {
 	followed c;
 	*leave = false;
+	*stub = nullptr;
 	for (size_t i = 0; i < f.n; i++) {
 		const char *s = *f.seg[i];
 		bool any = !strcmp(s, "*"); // array elements only: a member named "*" is not one
 		if (key ? any || *key != s : !any)
 			continue;
-		if (!f.seg[i][1])
-			*leave = true;
-		else
+		if (f.seg[i][1]) {
+			c.rule[c.n] = f.rule[i];
 			c.seg[c.n++] = f.seg[i] + 1;
+		} else if (f.rule[i]->stub_key) {
+			*stub = f.rule[i];
+		} else {
+			*leave = true;
+		}
 	}
 	return c;
+}
+
+// Does the rule make x null: an object whose stub_key is a string beginning with none of keep_prefixes, with none
+// of keep_keys?
+bool stubbed(dom::element x, const struct jsonfast_prune *rule)
+{
+	dom::object obj;
+	std::string_view t;
+	dom::element v;
+	if (x.get_object().get(obj) || obj.at_key(rule->stub_key).get(v) || v.get_string().get(t))
+		return false;
+	for (const char *const *k = rule->keep_prefixes; k && *k; k++)
+		if (t.size() >= strlen(*k) && !strncasecmp(t.data(), *k, strlen(*k)))
+			return false;
+	for (const char *const *k = rule->keep_keys; k && *k; k++)
+		if (!obj.at_key(*k).error())
+			return false;
+	return true;
 }
 
 // The tree for e, or NULL: give up (or out of memory). f: the left-out paths that lead into e.
 json_t *build(dom::element e, const followed &f)
 {
 	bool leave = false;
+	const struct jsonfast_prune *stub = nullptr;
 	switch (e.type()) {
 	case dom::element_type::ARRAY: {
 		dom::array arr;
 		json_t *a = e.get_array().get(arr) ? nullptr : json_array();
 		if (!a)
 			return nullptr;
-		followed c = f.n ? step(f, nullptr, &leave) : followed();
+		followed c = f.n ? step(f, nullptr, &leave, &stub) : followed();
 		for (dom::element x : arr) {
-			if (f.n && leave) {
-				if (check(x))
-					continue;
+			bool to_null = f.n && !leave && stub && stubbed(x, stub);
+			if (f.n && (leave || to_null) && !check(x)) {
 				json_decref(a);
 				return nullptr;
 			}
-			json_t *v = build(x, c);
+			if (f.n && leave)
+				continue;
+			json_t *v = to_null ? json_null() : build(x, c);
 			if (!v || json_array_append_new(a, v) < 0) {
 				json_decref(a);
 				return nullptr;
@@ -121,7 +149,7 @@ json_t *build(dom::element e, const followed &f)
 			return nullptr;
 		for (dom::key_value_pair kv : obj) {
 			size_t before = json_object_size(o);
-			followed c = f.n ? step(f, &kv.key, &leave) : followed();
+			followed c = f.n ? step(f, &kv.key, &leave, &stub) : followed(); // members are never stubs
 			if (f.n && leave) {
 				bool again = false;
 				for (size_t i = 0; i < nleft; i++)
@@ -185,8 +213,10 @@ followed rules_met(dom::element root, const struct jsonfast_prune *rules, size_t
 		for (const char *const *k = rules[r].objects; k && *k && met; k++)
 			met = !obj.at_key(*k).get(v) && v.is_object();
 		for (const char *const *const *p = rules[r].paths; met && *p; p++)
-			if (**p && f.n < MAX_FOLLOWED)
+			if (**p && f.n < MAX_FOLLOWED) {
+				f.rule[f.n] = &rules[r];
 				f.seg[f.n++] = *p;
+			}
 	}
 	return f;
 }

@@ -19,10 +19,14 @@ json_t *jsonfast_loadb(const char *buf, size_t len, size_t padding, json_error_t
 /* Members a reader never looks at, left out of the tree: when the root object has every key of `has` (with a value
  * other than null) and every key of `objects` (with an object), each path of `paths` (member names from the root,
  * "*" for every element of an array, then NULL; the list ends with NULL) is left out. What is left out is still
- * checked as json_loadb checks it: a text gets the same answer, only a smaller tree. At most 16 paths apply. */
+ * checked as json_loadb checks it: a text gets the same answer, only a smaller tree. At most 16 paths apply.
+ * With stub_key set, paths end at array elements ("*"), and only an element the reader skips is replaced, by null
+ * (so that the others keep their indexes): an object whose stub_key is a string beginning (case-insensitively)
+ * with none of keep_prefixes, and that has none of the keys keep_keys. */
 struct jsonfast_prune {
 	const char *const *has, *const *objects;
 	const char *const *const *paths;
+	const char *stub_key, *const *keep_prefixes, *const *keep_keys;
 };
 json_t *jsonfast_loadb_pruned(const char *buf, size_t len, size_t padding, const struct jsonfast_prune *rules,
 			      size_t nrules, json_error_t *err);

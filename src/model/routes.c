@@ -1,6 +1,8 @@
 /* Route table parsing and validation. */
 #include "model/routes.h"
 
+#include <ctype.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -131,6 +133,62 @@ static bool looks_like_route_table(json_t *root, json_t *props)
 	return json_object_get(props, "disableBgpRoutePropagation") || json_object_get(props, "routes");
 }
 
+/* Hashes of the names, the prefixes as written (case-insensitively) and the CIDRs of the routes read so far, so
+ * that a route is compared with every one before it (for the messages, in their order) only when one of its
+ * hashes was seen: a collision only costs that comparison. Without memory every route is compared. */
+struct seen {
+	uint64_t *h; /* 0: empty */
+	size_t mask;
+};
+
+static uint64_t fnv(uint64_t seed, const void *p, size_t n, bool fold)
+{
+	const unsigned char *b = p;
+	uint64_t h = 14695981039346656037u ^ seed;
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ (fold ? (unsigned char)tolower(b[i]) : b[i])) * 1099511628211u;
+	return h ? h : 1;
+}
+
+static void route_keys(const struct route *r, uint64_t k[3])
+{
+	unsigned char c[18];
+	memcpy(c, &r->cidr.lo, 16);
+	c[16] = r->cidr.len;
+	c[17] = r->cidr.v4;
+	k[0] = fnv(1, r->name, strlen(r->name), false);
+	k[1] = fnv(2, r->prefix_text, strlen(r->prefix_text), true);
+	k[2] = r->tag ? 0 : fnv(3, c, sizeof(c), false);
+}
+
+static bool seen_may(const struct seen *s, const struct route *r)
+{
+	uint64_t k[3];
+	if (!s->h)
+		return true;
+	route_keys(r, k);
+	for (int j = 0; j < 3; j++)
+		for (size_t i = k[j] & s->mask; k[j] && s->h[i]; i = (i + 1) & s->mask)
+			if (s->h[i] == k[j])
+				return true;
+	return false;
+}
+
+static void seen_add(struct seen *s, const struct route *r)
+{
+	uint64_t k[3];
+	if (!s->h)
+		return;
+	route_keys(r, k);
+	for (int j = 0; j < 3; j++) {
+		size_t i = k[j] & s->mask;
+		while (k[j] && s->h[i] && s->h[i] != k[j])
+			i = (i + 1) & s->mask;
+		if (k[j])
+			s->h[i] = k[j];
+	}
+}
+
 int rt_load_json(struct route_table *rt, json_t *root, const char *file, const struct tagdb *tags, struct diag *d)
 {
 	json_t *routes = NULL, *empty = NULL, *props = json_object_get(root, "properties"), *e;
@@ -165,13 +223,20 @@ int rt_load_json(struct route_table *rt, json_t *root, const char *file, const s
 		return -1;
 	}
 	char rbase[64];
+	struct seen seen = { 0 };
+	size_t cap = 16;
+	while (cap < 6 * n)
+		cap *= 2;
+	if ((seen.h = calloc(cap, sizeof(*seen.h))))
+		seen.mask = cap - 1;
 	jsonin_path(rbase, sizeof(rbase), base, "routes");
 	json_array_foreach(routes, i, e) {
 		struct route r;
 		jsonin_index(path, sizeof(path), rbase, i);
 		if (parse_route(e, path, tags, &r, d) < 0)
 			continue;
-		for (size_t k = 0; k < rt->n; k++) {
+		bool may = seen_may(&seen, &r);
+		for (size_t k = 0; may && k < rt->n; k++) {
 			const struct route *o = &rt->routes[k];
 			if (!strcmp(o->name, r.name))
 				diag_err(d, path, "route name '%s' is also used by %s", r.name, o->json_path);
@@ -186,7 +251,9 @@ int rt_load_json(struct route_table *rt, json_t *root, const char *file, const s
 			diag_err(d, path, "more than %d routes with service tags in one route table",
 				 RT_MAX_TAG_ROUTES);
 		rt->routes[rt->n++] = r;
+		seen_add(&seen, &r);
 	}
+	free(seen.h);
 	json_decref(empty);
 	rt->name = strdup(*name ? name : "routes");
 	rt->file = strdup(file ? file : "-");

@@ -43,6 +43,7 @@ int shapes_map_add(struct shape_map *m, const char *canon, const char *user, con
 	memcpy(e->canon, canon, lc);
 	e->user = memcpy(e->canon + lc, user, lu);
 	e->ren = ren;
+	e->ren_off = e->ren_idx0 = 0;
 	free(m->idx); /* an index no longer covers every entry */
 	m->idx = NULL;
 	m->n++;
@@ -160,13 +161,17 @@ const char *shapes_map_path(const void *ctx, const char *path, char *buf, size_t
 		const struct shape_ren *hit = NULL;
 		size_t hlen = 0;
 		for (const struct shape_ren *x = best->ren; x->canon; x++) {
-			size_t l = strlen(x->canon);
+			size_t l = strlen(x->canon), at = (size_t)(x - best->ren);
+			if (at < 32 && (best->ren_off >> at) & 1)
+				continue;
 			if (l > hlen && seg_prefix(r, x->canon, l) && l)
 				hit = x, hlen = l;
 		}
 		if (hit) {
 			char mid[512];
-			snprintf(mid, sizeof(mid), "%s%s%s", best->user, *best->user && *hit->user ? "." : "", hit->user);
+			size_t at = (size_t)(hit - best->ren);
+			snprintf(mid, sizeof(mid), "%s%s%s%s", best->user, *best->user && *hit->user ? "." : "", hit->user,
+				 at < 32 && (best->ren_idx0 >> at) & 1 ? "[0]" : "");
 			return join_path(buf, n, mid, r + hlen);
 		}
 	}
@@ -458,11 +463,22 @@ static const struct shape_ren ps_rule_ren[] = {
 	{ "properties.direction", "Direction" },
 	{ "properties.sourceApplicationSecurityGroups", "SourceApplicationSecurityGroups" },
 	{ "properties.destinationApplicationSecurityGroups", "DestinationApplicationSecurityGroups" },
+	/* PS_REN_LISTS: list field i's singular (+ 2i) and plural (+ 2i + 1), each on only where the rule gives
+	 * that form (ps_rule: a one-element list is the singular, at [0]) */
+	{ "properties.sourceAddressPrefix", "SourceAddressPrefix" },
+	{ "properties.sourceAddressPrefixes", "SourceAddressPrefix" },
+	{ "properties.destinationAddressPrefix", "DestinationAddressPrefix" },
+	{ "properties.destinationAddressPrefixes", "DestinationAddressPrefix" },
+	{ "properties.sourcePortRange", "SourcePortRange" },
+	{ "properties.sourcePortRanges", "SourcePortRange" },
+	{ "properties.destinationPortRange", "DestinationPortRange" },
+	{ "properties.destinationPortRanges", "DestinationPortRange" },
 	{ "properties", "" },
 	{ NULL, NULL },
 };
+#define PS_REN_LISTS 7
 
-/* The four list fields: canonical singular/plural names and the PowerShell name. */
+/* The four list fields (in ps_rule_ren's order): canonical singular/plural names and the PowerShell name. */
 static const struct {
 	const char *one, *many, *ps;
 } ps_lists[] = {
@@ -475,7 +491,7 @@ static const struct {
 static int ps_rule(json_t *r, const char *rpath, const char *cpath, json_t *rules, struct shape_map *m,
 		   struct diag *d)
 {
-	char p[512], cp[512], up[512];
+	char up[512];
 	if (ps_truncated(r)) {
 		ps_depth_error(rpath, d);
 		return -1;
@@ -501,26 +517,31 @@ static int ps_rule(json_t *r, const char *rpath, const char *cpath, json_t *rule
 		if (x)
 			json_object_set_new_nocheck(props, plain[i][1], json_incref(x));
 	}
-	rc |= shapes_map_add(m, cpath, rpath, ps_rule_ren);
+	/* the list fields map through the rule's entry: the forms this rule gives are switched on */
+	unsigned off = 0xffu << PS_REN_LISTS, idx0 = 0;
 	for (size_t i = 0; i < 4; i++) {
 		json_t *x = json_object_get(r, ps_lists[i].ps);
-		jsonin_path(up, sizeof(up), rpath, ps_lists[i].ps);
+		unsigned one = 1u << (PS_REN_LISTS + 2 * i), many = one << 1;
 		if (ps_truncated(x)) {
-			ps_depth_error(up, d);
+			ps_depth_error(jsonin_path(up, sizeof(up), rpath, ps_lists[i].ps), d);
 			rc = -1;
 		} else if (json_is_array(x) && json_array_size(x) == 1) {
 			json_object_set_new_nocheck(props, ps_lists[i].one, json_incref(json_array_get(x, 0)));
-			jsonin_path(cp, sizeof(cp), jsonin_path(p, sizeof(p), cpath, "properties"), ps_lists[i].one);
-			rc |= shapes_map_add(m, cp, jsonin_index(p, sizeof(p), up, 0), NULL);
+			off &= ~one;
+			idx0 |= one;
 		} else if (json_is_array(x)) {
 			json_object_set_new_nocheck(props, ps_lists[i].many, json_incref(x));
-			jsonin_path(cp, sizeof(cp), jsonin_path(p, sizeof(p), cpath, "properties"), ps_lists[i].many);
-			rc |= shapes_map_add(m, cp, up, NULL);
+			off &= ~many;
 		} else if (x) { /* a plain string (or a wrong type, reported by the NSG reader) */
 			json_object_set_new_nocheck(props, ps_lists[i].one, json_incref(x));
-			jsonin_path(cp, sizeof(cp), jsonin_path(p, sizeof(p), cpath, "properties"), ps_lists[i].one);
-			rc |= shapes_map_add(m, cp, up, NULL);
+			off &= ~one;
 		}
+	}
+	if (shapes_map_add(m, cpath, rpath, ps_rule_ren) < 0) {
+		rc = -1;
+	} else {
+		m->e[m->n - 1].ren_off = off;
+		m->e[m->n - 1].ren_idx0 = idx0;
 	}
 	if (json_array_append_new(rules, canon) < 0)
 		rc = -1;
@@ -677,6 +698,14 @@ static json_t *tf_convert(json_t *tf, const struct shape_ren *ren)
 		json_t *v = json_object_get(tf, x->user);
 		if (!v || json_is_null(v))
 			continue;
+		/* Terraform writes every address and port field, the unused form empty ("" or []); the NSG reader takes
+		 * an empty one of the right type for an absent one (parse_addr, parse_ports), so it is left out (fewer
+		 * members to add). The list forms' canonical names end in 's'. */
+		if (ren == tf_rule_ren && (x->user[0] == 's' || !strncmp(x->user, "destination_", 12))) {
+			bool list = x->canon[strlen(x->canon) - 1] == 's';
+			if (list ? json_is_array(v) && !json_array_size(v) : json_is_string(v) && !*json_string_value(v))
+				continue;
+		}
 		if (json_is_array(v) && json_array_size(v) && strstr(x->user, "application_security_group_ids")) {
 			json_t *a = json_array(), *e;
 			size_t i;
@@ -752,7 +781,17 @@ static void tf_unknown_error(const char *path, const char *key, struct diag *d)
 static int tf_check_unknown(json_t *unk, const char *path, const struct shape_ren *ren, struct diag *d)
 {
 	int rc = 0;
+	const char *key;
+	json_t *v;
+	bool any = false;
 	if (!unk)
+		return 0;
+	/* a plan mostly leaves only computed attributes (id) unknown: look through what it leaves unknown for one of
+	 * ren's fields first, then report them in ren's order */
+	json_object_foreach(unk, key, v)
+		for (const struct shape_ren *x = ren; json_is_true(v) && !any && x->canon; x++)
+			any = *x->user && !strcmp(x->user, key);
+	if (!any)
 		return 0;
 	for (const struct shape_ren *x = ren; x->canon; x++)
 		if (*x->user && tf_unknown(unk, x->user)) {
@@ -1167,7 +1206,7 @@ int shapes_dispatch(json_t *v, const char *upath, enum shape_kind kind, struct s
  * planned_values because of them. */
 static const char *const tf_plan_keys[] = { "format_version", NULL };
 static const char *const tf_pv[] = { "planned_values", NULL };
-static const char *const tf_rc[] = { "resource_changes", NULL };
+static const char *const tf_plan_rc_keys[] = { "format_version", "resource_changes", NULL };
 static const char *const tf_before[] = { "resource_changes", "*", "change", "before", NULL };
 static const char *const tf_after[] = { "resource_changes", "*", "change", "after", NULL };
 static const char *const tf_before_sens[] = { "resource_changes", "*", "change", "before_sensitive", NULL };
@@ -1178,10 +1217,21 @@ static const char *const tf_drift[] = { "resource_drift", NULL };
 static const char *const *const tf_with_pv[] = { tf_after, NULL };
 static const char *const *const tf_always[] = { tf_before, tf_before_sens, tf_after_sens, tf_config, tf_prior,
 						tf_drift, NULL };
-static const struct jsonfast_prune tf_prune[] = {
-	{ tf_plan_keys, tf_pv, tf_with_pv },
-	{ tf_plan_keys, tf_rc, tf_always },
-	{ tf_plan_keys, tf_pv, tf_always },
+/* An ARM template's resources that conv_arm never evaluates (armtmpl.c's wanted(): not an NSG or route table, nor
+ * one of their children, nor a nested deployment, with no nested resources) become null: a template is mostly
+ * other resources (virtual machines, …), and the walk skips a null as it skips them. */
+static const char *const arm_keys[] = { "contentVersion", "resources", NULL };
+static const char *const arm_res[] = { "resources", "*", NULL };
+static const char *const *const arm_paths[] = { arm_res, NULL };
+static const char *const arm_keep[] = { "Microsoft.Network/networkSecurityGroups", "Microsoft.Network/routeTables",
+					"Microsoft.Resources/deployments", NULL };
+static const char *const arm_keep_keys[] = { "resources", NULL };
+
+static const struct jsonfast_prune read_prune[] = {
+	{ .has = tf_plan_keys, .objects = tf_pv, .paths = tf_with_pv },
+	{ .has = tf_plan_rc_keys, .paths = tf_always },
+	{ .has = tf_plan_keys, .objects = tf_pv, .paths = tf_always },
+	{ .has = arm_keys, .paths = arm_paths, .stub_key = "type", .keep_prefixes = arm_keep, .keep_keys = arm_keep_keys },
 };
 
 json_t *shapes_read(const char *file, size_t max_bytes, struct diag *d)
@@ -1196,8 +1246,8 @@ json_t *shapes_read(const char *file, size_t max_bytes, struct diag *d)
 		diag_err(d, NULL, "empty file, expected a JSON object");
 		return NULL;
 	}
-	json_t *root = jsonfast_loadb_pruned(buf, len, JSONFAST_PADDING, tf_prune, sizeof(tf_prune) / sizeof(tf_prune[0]),
-					     &err);
+	json_t *root = jsonfast_loadb_pruned(buf, len, JSONFAST_PADDING, read_prune,
+					     sizeof(read_prune) / sizeof(read_prune[0]), &err);
 	free(buf);
 	if (!root)
 		diag_err(d, NULL, "line %d, column %d: %s", err.line, err.column, err.text);

@@ -28,6 +28,9 @@ struct shape_ren {
 struct shape_map_ent {
 	char *canon, *user; /* one allocation: user follows canon */
 	const struct shape_ren *ren; /* NULL-terminated, or NULL: the rest of the path is the same */
+	/* By position in ren: entries that do not apply here, and entries whose user path is followed by "[0]"
+	 * (both 0 from shapes_map_add; a converter sets them on the entry it added) */
+	unsigned ren_off, ren_idx0;
 };
 
 struct shape_map {

@@ -124,13 +124,20 @@ static void test_random(void **st)
 static const char *const has_v[] = { "v", NULL }, *const obj_p[] = { "p", NULL };
 static const char *const after[] = { "rc", "*", "ch", "after", NULL }, *const cfg[] = { "cfg", NULL };
 static const char *const *const paths[] = { after, cfg, NULL };
-static const struct jsonfast_prune rule = { has_v, obj_p, paths };
+static const struct jsonfast_prune rule = { .has = has_v, .objects = obj_p, .paths = paths };
 
-static void pruned(const char *text, const char *expect)
+/* Array elements made null (stub_key): those of r whose type begins with neither "keep" nor "Also", without "sub". */
+static const char *const res[] = { "r", "*", NULL };
+static const char *const *const res_paths[] = { res, NULL };
+static const char *const keep[] = { "keep", "Also", NULL }, *const keep_keys[] = { "sub", NULL };
+static const struct jsonfast_prune stub_rule = { .has = has_v, .paths = res_paths, .stub_key = "type",
+						 .keep_prefixes = keep, .keep_keys = keep_keys };
+
+static void pruned_by(const struct jsonfast_prune *by, const char *text, const char *expect)
 {
 	size_t len = strlen(text);
 	json_error_t e1, e2;
-	json_t *a = jsonfast_loadb_pruned(text, len, 0, &rule, 1, &e1);
+	json_t *a = jsonfast_loadb_pruned(text, len, 0, by, 1, &e1);
 	json_t *b = expect ? json_loadb(expect, strlen(expect), JSON_REJECT_DUPLICATES, &e2)
 			   : json_loadb(text, len, JSON_REJECT_DUPLICATES, &e2);
 	if (!expect) {
@@ -149,6 +156,26 @@ static void pruned(const char *text, const char *expect)
 	free(sb);
 	json_decref(a);
 	json_decref(b);
+}
+
+static void pruned(const char *text, const char *expect)
+{
+	pruned_by(&rule, text, expect);
+}
+
+static void test_stub(void **st)
+{
+	pruned_by(&stub_rule,
+		  "{\"v\":1,\"r\":[{\"type\":\"KEEP.x\",\"a\":1},{\"type\":\"other\",\"a\":{\"b\":[1]}},{\"type\":\"also\"},"
+		  "{\"type\":\"other\",\"sub\":[]},{\"type\":5},3,{\"t\":1},[{\"type\":\"other\"}]],"
+		  "\"q\":[{\"type\":\"other\"}]}",
+		  "{\"v\":1,\"r\":[{\"type\":\"KEEP.x\",\"a\":1},null,{\"type\":\"also\"},"
+		  "{\"type\":\"other\",\"sub\":[]},{\"type\":5},3,{\"t\":1},[{\"type\":\"other\"}]],"
+		  "\"q\":[{\"type\":\"other\"}]}");
+	pruned_by(&stub_rule, "{\"r\":[{\"type\":\"other\"}]}", "{\"r\":[{\"type\":\"other\"}]}");
+	pruned_by(&stub_rule, "{\"v\":1,\"r\":{\"*\":{\"type\":\"other\"}}}", "{\"v\":1,\"r\":{\"*\":{\"type\":\"other\"}}}");
+	pruned_by(&stub_rule, "{\"v\":1,\"r\":[{\"type\":\"other\",\"a\":1,\"a\":2}]}", NULL);
+	pruned_by(&stub_rule, "{\"v\":1,\"r\":[{\"type\":\"other\",\"a\":[18446744073709551615]}]}", NULL);
 }
 
 static void test_prune(void **st)
@@ -181,6 +208,7 @@ int main(void)
 		cmocka_unit_test(test_depth),
 		cmocka_unit_test(test_random),
 		cmocka_unit_test(test_prune),
+		cmocka_unit_test(test_stub),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
