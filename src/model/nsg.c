@@ -586,13 +586,13 @@ int nsg_load_json(struct nsg *g, json_t *root, const char *file, const struct ne
 	return 0;
 }
 
+static int read_nsg(void *g, json_t *json, const char *file, const void *env, struct diag *d)
+{
+	return nsg_load_json(g, json, file, env, d);
+}
+
 int nsg_load_file(struct nsg *g, const char *path, const struct netenv *env, struct diag *d)
 {
-	struct shape_open x;
 	*g = (struct nsg){ 0 };
-	if (shapes_open(&x, path, SHAPE_NSG, NSG_MAX_BYTES, d) < 0)
-		return -1;
-	int rc = nsg_load_json(g, x.pk.canon, x.pk.file, env, d);
-	shapes_close(&x, d);
-	return rc;
+	return shapes_read_file(path, SHAPE_NSG, NSG_MAX_BYTES, read_nsg, g, env, d);
 }

@@ -264,13 +264,13 @@ int rt_load_json(struct route_table *rt, json_t *root, const char *file, const s
 	return 0;
 }
 
+static int read_rt(void *rt, json_t *json, const char *file, const void *tags, struct diag *d)
+{
+	return rt_load_json(rt, json, file, tags, d);
+}
+
 int rt_load_file(struct route_table *rt, const char *path, const struct tagdb *tags, struct diag *d)
 {
-	struct shape_open x;
 	*rt = (struct route_table){ 0 };
-	if (shapes_open(&x, path, SHAPE_RT, RT_MAX_BYTES, d) < 0)
-		return -1;
-	int rc = rt_load_json(rt, x.pk.canon, x.pk.file, tags, d);
-	shapes_close(&x, d);
-	return rc;
+	return shapes_read_file(path, SHAPE_RT, RT_MAX_BYTES, read_rt, rt, tags, d);
 }

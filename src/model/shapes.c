@@ -1283,6 +1283,17 @@ void shapes_close(struct shape_open *x, struct diag *d)
 	d->map_ctx = x->saved.map_ctx;
 }
 
+int shapes_read_file(const char *arg, enum shape_kind kind, size_t max_bytes, shape_reader reader, void *out,
+		     const void *ctx, struct diag *d)
+{
+	struct shape_open x;
+	if (shapes_open(&x, arg, kind, max_bytes, d) < 0)
+		return -1;
+	int rc = reader(out, x.pk.canon, x.pk.file, ctx, d);
+	shapes_close(&x, d);
+	return rc;
+}
+
 void shapes_pick_diag(const struct shape_pick *pk, struct diag *d)
 {
 	d->map_path = shapes_map_path;

@@ -117,6 +117,11 @@ struct shape_open {
 };
 int shapes_open(struct shape_open *x, const char *arg, enum shape_kind kind, size_t max_bytes, struct diag *d);
 void shapes_close(struct shape_open *x, struct diag *d);
+/* shapes_open, then reader(out, the picked JSON, its file name, ctx, d), then shapes_close: what the loaders' *_load_file
+ * do. The reader's result, or -1 when the file does not open. */
+typedef int (*shape_reader)(void *out, json_t *json, const char *file, const void *ctx, struct diag *d);
+int shapes_read_file(const char *arg, enum shape_kind kind, size_t max_bytes, shape_reader reader, void *out,
+		     const void *ctx, struct diag *d);
 void shapes_found_free(struct shape_found *f);
 void shapes_map_free(struct shape_map *m);
 
