@@ -30,6 +30,8 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
+#include "model/clock.h"
+
 static SSL_CTX *ctx;
 static struct sockaddr_in sa;
 static double deadline;
@@ -38,14 +40,6 @@ static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static int use_gnutls;
 static gnutls_certificate_credentials_t gt_cred;
 static gnutls_priority_t gt_prio;
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 /* One connection with one request; returns the SSL (connection kept) when keep, else NULL. ok set on 200. */
 static SSL *one(int keep, int *ok)
@@ -154,7 +148,7 @@ static void *worker(void *arg)
 	long ok_n = 0, err_n = 0;
 	int ok;
 
-	while (now_s() < deadline) {
+	while (monotonic_seconds() < deadline) {
 		one_any(&ok);
 		if (ok)
 			ok_n++;
@@ -240,7 +234,7 @@ int main(int argc, char **argv)
 	if (!strcmp(argv[1], "rate") && argc == 8) {
 		int nth = atoi(argv[7]);
 		pthread_t th[64];
-		double t0 = now_s(), secs = atof(argv[6]);
+		double t0 = monotonic_seconds(), secs = atof(argv[6]);
 
 		if (nth < 1 || nth > 64)
 			return 2;
@@ -250,10 +244,10 @@ int main(int argc, char **argv)
 		for (int i = 0; i < nth; i++)
 			pthread_join(th[i], NULL);
 		printf("handshakes=%ld errors=%ld seconds=%.2f rate=%.1f client_cpu=%.3f\n", total_ok, total_err,
-		       now_s() - t0, (double)total_ok / (now_s() - t0), cpu_self());
+		       monotonic_seconds() - t0, (double)total_ok / (monotonic_seconds() - t0), cpu_self());
 	} else if (!strcmp(argv[1], "count") && argc == 7) {
 		long n = atol(argv[6]);
-		double t0 = now_s();
+		double t0 = monotonic_seconds();
 		int ok;
 
 		for (long i = 0; i < n; i++) {
@@ -264,7 +258,7 @@ int main(int argc, char **argv)
 				total_err++;
 		}
 		printf("handshakes=%ld errors=%ld seconds=%.2f rate=%.1f client_cpu=%.3f\n", total_ok, total_err,
-		       now_s() - t0, (double)total_ok / (now_s() - t0), cpu_self());
+		       monotonic_seconds() - t0, (double)total_ok / (monotonic_seconds() - t0), cpu_self());
 	} else if (!strcmp(argv[1], "hold") && argc == 7) {
 		long n = atol(argv[6]), held = 0;
 		int ok;

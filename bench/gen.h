@@ -7,14 +7,8 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "model/clock.h"
 #include "model/tags.h"
-
-static inline double now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 /* CPU time of this thread, in seconds: on a shared machine, time spent waiting for a core is not ours. */
 static inline double cpu_now(void)

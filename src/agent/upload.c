@@ -20,6 +20,7 @@
 
 #include "agent/agent.h"
 #include "agent/upload.h"
+#include "model/clock.h"
 
 #define MAX_TARGETS 16
 #define MAX_BYTES (1ull << 30)
@@ -49,7 +50,7 @@ struct job {
 	const struct target *t;
 	char kind[16], container[64], blob[192], path[400], tls_err[200];
 	unsigned long long bytes;
-	struct timespec t0;
+	double t0; /* monotonic_seconds() when it started */
 	int step, have_err, sock_errno, http_status;
 	enum evhttp_request_error err;
 	char azure_code[64];
@@ -139,13 +140,6 @@ void upload_free(void)
 	OPENSSL_cleanse(key, sizeof(key));
 }
 
-static double since(const struct timespec *t0)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)(t.tv_sec - t0->tv_sec) + (double)(t.tv_nsec - t0->tv_nsec) / 1e9;
-}
-
 static void reply(struct evhttp_request *req, int code, const char *reason, json_t *j)
 {
 	struct evbuffer *out = evbuffer_new();
@@ -188,7 +182,7 @@ static const char *err_name(enum evhttp_request_error e)
 static void finish(struct job *j, bool ok)
 {
 	json_t *o;
-	double s = since(&j->t0);
+	double s = monotonic_seconds() - j->t0;
 	if (ok) {
 		char blob[300];
 		snprintf(blob, sizeof(blob), "%s/%s", j->container, j->blob);
@@ -402,7 +396,7 @@ void upload_request(struct evhttp_request *req, const char *kind)
 	j->bytes = (unsigned long long)bytes;
 	snprintf(j->kind, sizeof(j->kind), "%s", kind);
 	snprintf(j->container, sizeof(j->container), "%s", container);
-	clock_gettime(CLOCK_MONOTONIC, &j->t0);
+	j->t0 = monotonic_seconds();
 	snprintf(j->blob, sizeof(j->blob), "%s-%s-%ld-%lu.%s", node, kind, (long)time(NULL), ++counter,
 		 !strcmp(kind, "backup") ? "bak" : "xel");
 	json_decref(o);
