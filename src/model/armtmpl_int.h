@@ -12,6 +12,7 @@
 #include <strings.h>
 
 #include "model/diag.h"
+#include "model/jsonin.h"
 
 /* What only a real deployment knows (docs/arm-templates.md). */
 #define PH_SUB "00000000-0000-0000-0000-000000000000"
@@ -80,17 +81,7 @@ static inline json_t *geti(json_t *o, const char *k)
 
 static inline const char *tname(const json_t *v)
 {
-	if (!v)
-		return "missing";
-	switch (json_typeof(v)) {
-	case JSON_OBJECT: return "an object";
-	case JSON_ARRAY: return "an array";
-	case JSON_STRING: return "a string";
-	case JSON_INTEGER: return "an integer";
-	case JSON_REAL: return "a number";
-	case JSON_TRUE: case JSON_FALSE: return "a boolean";
-	default: return "null";
-	}
+	return v ? jsonin_typename(v) : "missing";
 }
 
 /* ---- strings ---- */
