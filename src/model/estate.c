@@ -433,6 +433,13 @@ static void read_value(struct reader *r, json_t *v, size_t vline)
 	}
 }
 
+/* A value that does not parse, at line:col of the file (err's place is within the value). */
+static void syntax_error(struct diag *d, size_t line, size_t col, const json_error_t *err)
+{
+	diag_err(d, NULL, "line %zu, column %zu: %s", line + (size_t)err->line - 1,
+		 err->line <= 1 ? col + (size_t)(err->column > 0 ? err->column - 1 : 0) : (size_t)err->column, err->text);
+}
+
 /* One value of the file, read by a worker into an estate of its own; its diagnostics are kept to be printed in
  * the file's order. */
 struct part {
@@ -462,9 +469,7 @@ static void read_part(const struct parts *ps, struct part *p)
 	if (!out) {
 		r.oom = true;
 	} else if (!v) {
-		diag_err(&p->d, NULL, "line %zu, column %zu: %s", p->line + (size_t)err.line - 1,
-			 err.line <= 1 ? p->col + (size_t)(err.column > 0 ? err.column - 1 : 0) : (size_t)err.column,
-			 err.text);
+		syntax_error(&p->d, p->line, p->col, &err);
 		p->stop = true;
 	} else {
 		read_value(&r, v, p->line);
@@ -593,14 +598,14 @@ static int load(struct estate *e, const char *buf, size_t len, size_t padding, b
 	int before = d->errors;
 	*e = (struct estate){ 0 };
 	struct parts ps = { .buf = buf, .len = len, .padding = padding, .drop = drop };
-	if (threads > 1 && (ps.n = split(buf, len, &ps.v)) > 1) {
+	/* Values whose ends are found are read as parts (on one thread or more); only a file that cannot be cut so is
+	 * read one value after another, with json_loadb's reading of what is not an object or array. */
+	if ((ps.n = split(buf, len, &ps.v)) > 0) {
 		values = ps.n;
 		load_parts(e, &ps, threads, d);
-		free(ps.v);
 		off = len;
-	} else {
-		free(ps.v);
 	}
+	free(ps.v);
 	while (off < len) {
 		while (off < len && isspace((unsigned char)buf[off])) {
 			if (buf[off] == '\n')
@@ -615,9 +620,7 @@ static int load(struct estate *e, const char *buf, size_t len, size_t padding, b
 		size_t used;
 		json_t *v = load_value(buf + off, len - off, padding, &used, &err);
 		if (!v) {
-			diag_err(d, NULL, "line %zu, column %zu: %s", line + (size_t)err.line - 1,
-				 err.line <= 1 ? col + (size_t)(err.column > 0 ? err.column - 1 : 0) : (size_t)err.column,
-				 err.text);
+			syntax_error(d, line, col, &err);
 			break;
 		}
 		values++;
