@@ -1,5 +1,5 @@
 /* libFuzzer: reading a Service Tags file from disk, the whole way (tagdb_load_file: the mapped or inflated
- * quick reader of tagfile.c, the simdjson scan, the arena) against the reader that reports every error
+ * quick reader of bigfile.c, the simdjson scan, the arena) against the reader that reports every error
  * (jsonin_read_file + jsonin_load_buf + tagdb_load_json). The input is the file's bytes, plain or gzip: the quick
  * reader must give jsonin's bytes whenever it takes a file, and the loaded tags must be the same, or both must
  * fail. abort() when they disagree. */
@@ -10,8 +10,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "model/bigfile.h"
 #include "model/jsonin.h"
-#include "model/tagfile.h"
 #include "model/tags.h"
 #include "model/tagscan.h"
 
@@ -34,14 +34,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct diag d = { .out = NULL, .file = "fuzz" };
 	size_t len = 0;
 	char *buf = jsonin_read_file(path, TAGS_MAX_BYTES, TAGSCAN_PADDING, &len, &d);
-	struct tagfile tf;
-	if (tagfile_open(&tf, path, TAGS_MAX_BYTES, TAGSCAN_PADDING) == 0) {
+	struct bigfile tf;
+	if (bigfile_open(&tf, path, TAGS_MAX_BYTES, TAGSCAN_PADDING) == 0) {
 		if (!buf || tf.len != len || memcmp(tf.text, buf, len))
 			abort();
 		for (size_t i = 0; i < TAGSCAN_PADDING; i++)
 			if (tf.text[len + i])
 				abort();
-		tagfile_close(&tf);
+		bigfile_close(&tf);
 	}
 
 	/* 2. the tags: tagdb_load_file against the jansson reader on jsonin's bytes */

@@ -12,10 +12,10 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "model/bigfile.h"
 #include "model/hashci.h"
 #include "model/jsonfast.h"
 #include "model/jsonin.h"
-#include "model/tagfile.h"
 
 /* ---- the id index (open addressing, case-insensitive) ---- */
 
@@ -664,11 +664,11 @@ int estate_load_file(struct estate *e, const char *path, int threads, struct dia
 	size_t len;
 	d->file = path;
 	*e = (struct estate){ 0 };
-	struct tagfile f;
+	struct bigfile f;
 	int rc;
-	if (tagfile_open(&f, path, ESTATE_MAX_BYTES, JSONFAST_PADDING) == 0) {
+	if (bigfile_open(&f, path, ESTATE_MAX_BYTES, JSONFAST_PADDING) == 0) {
 		rc = load(e, f.text, f.len, JSONFAST_PADDING, true, threads, d);
-		tagfile_close(&f);
+		bigfile_close(&f);
 	} else { /* jsonin reads every other file and reports what is wrong */
 		char *buf = jsonin_read_file(path, ESTATE_MAX_BYTES, JSONFAST_PADDING, &len, d);
 		rc = buf ? load(e, buf, len, JSONFAST_PADDING, false, threads, d) : -1;

@@ -8,9 +8,9 @@
 #include <sys/mman.h>
 #include <time.h>
 
+#include "model/bigfile.h"
 #include "model/hashci.h"
 #include "model/jsonin.h"
-#include "model/tagfile.h"
 #include "model/tagscan.h"
 
 /* Rebuild the index for v[0..n) with room for at least `want` tags. */
@@ -77,7 +77,7 @@ static void *arena_alloc(struct tagarena **head, size_t n, size_t chunk)
 	n = (n + 15) & ~(size_t)15;
 	if (!a || a->maplen - a->used < n) {
 		size_t maplen;
-		a = tagfile_anon(hdr + (n > chunk ? n : chunk), &maplen);
+		a = bigfile_anon(hdr + (n > chunk ? n : chunk), &maplen);
 		if (!a)
 			return NULL;
 		*a = (struct tagarena){ .next = *head, .maplen = maplen, .used = hdr };
@@ -533,9 +533,9 @@ int tagdb_load_file(struct tagdb *db, const char *path, struct diag *d)
 	size_t first = db->n, len;
 	int rc = -1;
 	char *buf = NULL;
-	struct tagfile tf;
+	struct bigfile tf;
 	d->file = path;
-	if (tagfile_open(&tf, path, TAGS_MAX_BYTES, TAGSCAN_PADDING) == 0) {
+	if (bigfile_open(&tf, path, TAGS_MAX_BYTES, TAGSCAN_PADDING) == 0) {
 		text = tf.text;
 		len = tf.len;
 	} else {
@@ -570,7 +570,7 @@ int tagdb_load_file(struct tagdb *db, const char *path, struct diag *d)
 	json_decref(root);
 out:
 	free(buf);
-	tagfile_close(&tf);
+	bigfile_close(&tf);
 	d->file = saved;
 	return rc;
 }

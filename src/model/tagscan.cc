@@ -298,13 +298,13 @@ extern "C" int tagscan(const char *buf, size_t len, const struct tagscan_ops *op
 // simdjson allocates its buffers with new (std::nothrow) T[capacity]: for the 4 MB tags file, a 16 MB array
 // of structural indexes of which it writes about 1 MB, one 4 KiB page fault at a time (some 270 faults,
 // about 10 us each on the VMs we measure). The program's array new/delete are replaced (a replaceable
-// allocation function, [new.delete]) so that such large arrays come from tagfile_anon: 2 MiB-aligned,
+// allocation function, [new.delete]) so that such large arrays come from bigfile_anon: 2 MiB-aligned,
 // huge pages, one fault per 2 MiB. Every other array is malloc'd and freed as libstdc++ does.
 #include <mutex>
 #include <new>
 #include <sys/mman.h>
 
-#include "model/tagfile.h"
+#include "model/bigfile.h"
 
 namespace {
 
@@ -324,7 +324,7 @@ void *new_array(size_t n)
 		for (big_block &b : big)
 			if (!b.p) {
 				size_t maplen;
-				void *p = tagfile_anon(n, &maplen);
+				void *p = bigfile_anon(n, &maplen);
 				if (!p)
 					break;
 				b = { p, maplen };

@@ -1,5 +1,5 @@
-/* See tagfile.h. */
-#include "model/tagfile.h"
+/* See bigfile.h. */
+#include "model/bigfile.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -18,7 +18,7 @@ static size_t page_round(size_t n)
 	return (n + pg - 1) / pg * pg;
 }
 
-void *tagfile_anon(size_t n, size_t *maplen)
+void *bigfile_anon(size_t n, size_t *maplen)
 {
 	n = page_round(n);
 	if (n < HUGE_SZ / 8) {
@@ -46,7 +46,7 @@ void *tagfile_anon(size_t n, size_t *maplen)
  * 4 MB file); NULL when it cannot be read whole. */
 static char *read_file(int fd, size_t size, size_t padding, size_t *maplen)
 {
-	char *p = tagfile_anon(size + padding + 1, maplen);
+	char *p = bigfile_anon(size + padding + 1, maplen);
 	size_t got = 0;
 	if (!p)
 		return NULL;
@@ -67,7 +67,7 @@ static char *read_file(int fd, size_t size, size_t padding, size_t *maplen)
  * inflates a whole buffer at once about four times as fast as zlib's streaming inflate (2 ms against 7-10 ms
  * for the 2025 file) and checks the member's CRC and ISIZE; it says how much input the member took, so that a
  * second member or trailing bytes go to jsonin (zlib's gzread), which reads them as gunzip does. */
-static int inflate_one(struct tagfile *f, const unsigned char *z, size_t zlen, size_t max_bytes, size_t padding)
+static int inflate_one(struct bigfile *f, const unsigned char *z, size_t zlen, size_t max_bytes, size_t padding)
 {
 	if (zlen < 18)
 		return -1;
@@ -76,7 +76,7 @@ static int inflate_one(struct tagfile *f, const unsigned char *z, size_t zlen, s
 	if (isize == 0 || isize > max_bytes)
 		return -1;
 	size_t maplen, in_used = 0, out_len = 0;
-	char *out = tagfile_anon(isize + padding + 1, &maplen);
+	char *out = bigfile_anon(isize + padding + 1, &maplen);
 	struct libdeflate_decompressor *d = out ? libdeflate_alloc_decompressor() : NULL;
 	if (!d) {
 		if (out)
@@ -89,16 +89,16 @@ static int inflate_one(struct tagfile *f, const unsigned char *z, size_t zlen, s
 		munmap(out, maplen);
 		return -1;
 	}
-	*f = (struct tagfile){ .text = out, .len = isize, .map = out, .maplen = maplen };
+	*f = (struct bigfile){ .text = out, .len = isize, .map = out, .maplen = maplen };
 	return 0;
 }
 
-int tagfile_open(struct tagfile *f, const char *path, size_t max_bytes, size_t padding)
+int bigfile_open(struct bigfile *f, const char *path, size_t max_bytes, size_t padding)
 {
 	struct stat st;
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	int rc = -1;
-	*f = (struct tagfile){ 0 };
+	*f = (struct bigfile){ 0 };
 	if (fd < 0)
 		return -1;
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size <= 0 || (uint64_t)st.st_size > UINT32_MAX)
@@ -114,7 +114,7 @@ int tagfile_open(struct tagfile *f, const char *path, size_t max_bytes, size_t p
 		rc = inflate_one(f, (const unsigned char *)p, size, max_bytes, padding);
 		munmap(p, maplen);
 	} else {
-		*f = (struct tagfile){ .text = p, .len = size, .map = p, .maplen = maplen };
+		*f = (struct bigfile){ .text = p, .len = size, .map = p, .maplen = maplen };
 		rc = 0;
 	}
 out:
@@ -122,9 +122,9 @@ out:
 	return rc;
 }
 
-void tagfile_close(struct tagfile *f)
+void bigfile_close(struct bigfile *f)
 {
 	if (f->map)
 		munmap(f->map, f->maplen);
-	*f = (struct tagfile){ 0 };
+	*f = (struct bigfile){ 0 };
 }
