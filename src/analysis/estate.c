@@ -158,7 +158,7 @@ static int run_one(struct job *j, size_t index)
 	else if (!nb)
 		finding(&s, EI_MISSING, sn->nsg_id, "network security group %s is not in the inventory", sn->nsg_id);
 	if (have_env && rtb) {
-		json_t *root = jsonfast_loadb(rtb->json, rtb->len, 0, NULL);
+		json_t *root = jsonfast_loadb(rtb->json, strlen(rtb->json), 0, NULL);
 		d.file = rtb->id;
 		have_rt = root && rt_load_json(&rt, root, rtb->id, o->tags, &d) == 0;
 		json_decref(root);
@@ -171,7 +171,7 @@ static int run_one(struct job *j, size_t index)
 		}
 	}
 	if (have_env && nb) {
-		json_t *root = jsonfast_loadb(nb->json, nb->len, 0, NULL);
+		json_t *root = jsonfast_loadb(nb->json, strlen(nb->json), 0, NULL);
 		d.file = nb->id;
 		have_nsg = root && nsg_load_json(&nsg, root, nb->id, &env, &d) == 0;
 		json_decref(root);

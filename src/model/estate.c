@@ -276,7 +276,7 @@ static void read_blob(struct reader *r, json_t *res, const char *id, bool nsg)
 		return;
 	}
 	(*arr)[(*n)++] = (struct estate_blob){ .id = dup_or_oom(r, id), .name = dup_or_oom(r, name ? name : id),
-					       .json = text, .len = strlen(text) };
+					       .json = text };
 }
 
 static void read_resource(struct reader *r, json_t *res)

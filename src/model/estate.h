@@ -22,7 +22,6 @@ struct estate_blob {  /* an NSG or a route table */
 	char *id;         /* as written */
 	char *name;
 	char *json;       /* {"name", "properties": {securityRules | routes, disableBgpRoutePropagation}}, compact */
-	size_t len;
 };
 
 struct estate_vnet {
