@@ -532,6 +532,7 @@ int cmd_flow(int argc, char **argv)
 		fprintf(stderr, "minet flow: --nsg is required\n%s", flow_usage);
 		return 2;
 	}
+	o.pa.short_run = true;
 	if (policy_load(&p, &o.pa) < 0) {
 		policy_free(&p);
 		return 2;

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "cli/heap.h"
 #include "model/armtmpl.h"
 #include "model/diag.h"
 #include "model/effective.h"
@@ -106,7 +107,7 @@ static char *vnet_from_routes(const struct route_table *rt)
 	return csv;
 }
 
-int policy_load(struct policy *p, const struct policy_args *a)
+static int load_all(struct policy *p, const struct policy_args *a)
 {
 	struct diag d = { .out = stderr };
 	*p = (struct policy){ 0 };
@@ -138,6 +139,16 @@ int policy_load(struct policy *p, const struct policy_args *a)
 	int rc = policy_load_files(p, a, &d);
 	shapes_set_arm_parameters(NULL);
 	json_decref(params);
+	return rc;
+}
+
+int policy_load(struct policy *p, const struct policy_args *a)
+{
+	if (!a->short_run)
+		return load_all(p, a);
+	heap_short_run_begin();
+	int rc = load_all(p, a);
+	heap_short_run_end();
 	return rc;
 }
 

@@ -3,6 +3,7 @@
 #ifndef MINET_CLI_POLICY_H
 #define MINET_CLI_POLICY_H
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <jansson.h>
 
@@ -19,6 +20,7 @@ struct policy_args {
 	int ntags;
 	const char *vnet, *routes, *nsg, *nic_nsg, *host_vip, *asg;
 	const char *parameters; /* --parameters: an ARM deploymentParameters file for template inputs */
+	bool short_run;         /* the process exits after its answer: read on cli/heap.h's memory */
 };
 
 struct policy {

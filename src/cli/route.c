@@ -46,6 +46,7 @@ int cmd_route(int argc, char **argv)
 	}
 	struct policy p;
 	struct fib fib;
+	pa.short_run = true;
 	if (policy_load(&p, &pa) < 0) {
 		policy_free(&p);
 		return 2;

@@ -312,6 +312,7 @@ int cmd_verify(int argc, char **argv)
 	struct verify_report rep;
 	json_t *stale = NULL;
 	int rc = 2;
+	pa.short_run = true;
 	if (policy_load(&p, &pa) < 0)
 		goto out;
 	stale = json_array();

@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "model/armtmpl_int.h"
+#include "model/jsonin.h"
 
 bool armsb_add(struct sb *b, const char *s, size_t n)
 {
@@ -40,7 +41,7 @@ bool armsb_value(struct sb *b, const json_t *v)
 	default: {
 		char *s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
 		bool ok = s && armsb_add(b, s, strlen(s));
-		free(s);
+		jsonin_free(s);
 		return ok;
 	}
 	}

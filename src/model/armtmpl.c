@@ -395,7 +395,7 @@ static bool param_check(struct ev *e, const char *name, json_t *def, json_t *v, 
 	} else {
 		ok = true;
 	}
-	free(s);
+	jsonin_free(s);
 	return ok;
 }
 

@@ -43,14 +43,25 @@ bool check(dom::element e)
 		dom::object obj;
 		if (e.get_object().get(obj))
 			return false;
-		std::vector<std::string_view> keys;
+		// repeated keys: sorted on the stack for an object of a usual size, in a vector for a larger one
+		constexpr size_t FEW = 32;
+		std::string_view few[FEW];
+		std::vector<std::string_view> many;
+		size_t n = 0;
 		for (dom::key_value_pair kv : obj) {
 			if (has_nul(kv.key) || !check(kv.value))
 				return false;
-			keys.push_back(kv.key);
+			if (n == FEW)
+				many.assign(few, few + FEW);
+			if (n < FEW)
+				few[n] = kv.key;
+			else
+				many.push_back(kv.key);
+			n++;
 		}
-		std::sort(keys.begin(), keys.end());
-		return std::adjacent_find(keys.begin(), keys.end()) == keys.end();
+		std::string_view *k = n <= FEW ? few : many.data();
+		std::sort(k, k + n);
+		return std::adjacent_find(k, k + n) == k + n;
 	}
 	case dom::element_type::UINT64:
 		return false;

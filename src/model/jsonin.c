@@ -231,3 +231,11 @@ int jsonin_arr(json_t *obj, const char *path, const char *key, json_t **out, str
 	*out = v;
 	return 1;
 }
+
+void jsonin_free(void *p)
+{
+	json_malloc_t m;
+	json_free_t f;
+	json_get_alloc_funcs(&m, &f);
+	f(p);
+}

@@ -13,6 +13,9 @@ json_t *jsonin_load_buf(const char *buf, size_t len, struct diag *d);
 /* Read a whole regular file of at most max_bytes, followed by `padding` zero bytes; a gzip file is
  * inflated (at most max_bytes after inflating). NULL on error (reported). The caller frees the buffer. */
 char *jsonin_read_file(const char *path, size_t max_bytes, size_t padding, size_t *len, struct diag *d);
+/* Free what jansson hands out that is not a tree (json_dumps' text) with jansson's free function, which
+ * json_set_alloc_funcs may have replaced (cli/heap.h). */
+void jsonin_free(void *p);
 
 /* Member lookups along a JSON path. `path` is the path of obj ("" for the root); errors are reported at
  * path.key. A JSON null counts as absent.
