@@ -43,20 +43,29 @@ static void region_free(void *p)
 	free(p);
 }
 
-/* Grow the brk heap by BRK_STEP now (an allocation larger than its first piece, given back at once and kept by a
- * trim threshold above it), and mark the whole 2 MiB blocks of what it added for huge pages. */
+/* Grow the brk heap by BRK_STEP now (an allocation larger than what is left of it grows it, and comes back at
+ * once, kept by a trim threshold above the step), and mark the whole 2 MiB blocks of the top chunk for huge
+ * pages. The top chunk would be handed out from its start, which is rarely 2 MiB-aligned: up to 2 MiB of 4 KiB
+ * pages (512 faults) before the first huge one. So that stretch is taken by one allocation that is never
+ * used (only its header's page is touched) nor freed. */
+static void *below_huge; /* that allocation */
+
 static void brk_on_huge_pages(void)
 {
 	mallopt(M_MMAP_THRESHOLD, 32 << 20); /* the largest it takes */
 	mallopt(M_TRIM_THRESHOLD, (int)(2 * BRK_STEP));
 	mallopt(M_TOP_PAD, (int)BRK_STEP);
-	char *lo = sbrk(0);
-	void *volatile grow = malloc(1 << 20); /* volatile: a malloc freed unused may be left out by the compiler */
-	free(grow);
+	char *volatile top = malloc(1 << 20); /* volatile: a malloc freed unused may be left out by the compiler */
 	char *hi = sbrk(0);
-	uintptr_t a = ((uintptr_t)lo + HUGE_SZ - 1) & ~(HUGE_SZ - 1), b = (uintptr_t)hi & ~(HUGE_SZ - 1);
-	if (lo != (char *)-1 && b > a)
-		madvise((void *)a, b - a, MADV_HUGEPAGE); /* a hint: it may fail, and memory is memory */
+	if (!top || hi == (char *)-1)
+		return;
+	uintptr_t t = (uintptr_t)top, a = (t + HUGE_SZ - 1) & ~(HUGE_SZ - 1), b = (uintptr_t)hi & ~(HUGE_SZ - 1);
+	free(top);
+	if (b <= a)
+		return;
+	madvise((void *)a, b - a, MADV_HUGEPAGE); /* a hint: it may fail, and memory is memory */
+	if (a - t > 64)
+		below_huge = malloc(a - t - 32);
 }
 
 void heap_short_run_begin(void)
