@@ -1,6 +1,8 @@
-/* imsg-like framing between the agent's parent and workers (ipc.h). Library code: fuzzed by fuzz/fuzz_ipc.c. */
+/* imsg-like framing between the agent's parent and workers (ipc.h). The framing is library code, fuzzed by
+ * fuzz/fuzz_ipc.c; the descriptor passing is tested over a socketpair (tests/unit/test_agent_ipc.c). */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "agent/ipc.h"
 
@@ -79,4 +81,52 @@ uint8_t *ipc_frame_build(uint32_t type, const struct ipc_blob *blobs, unsigned n
 	}
 	*outlen = off;
 	return out;
+}
+
+/* ---- descriptors ---- */
+
+union one_fd {
+	char buf[CMSG_SPACE(sizeof(int))];
+	struct cmsghdr align;
+};
+
+static void fd_msg(struct msghdr *msg, struct iovec *iov, char *byte, union one_fd *u)
+{
+	*iov = (struct iovec){ byte, 1 };
+	memset(u, 0, sizeof(*u));
+	*msg = (struct msghdr){ .msg_iov = iov, .msg_iovlen = 1, .msg_control = u->buf, .msg_controllen = sizeof(u->buf) };
+}
+
+int ipc_send_fd(int sock, int fd, int flags)
+{
+	char byte = 'L';
+	union one_fd u;
+	struct iovec iov;
+	struct msghdr msg;
+
+	fd_msg(&msg, &iov, &byte, &u);
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+	return sendmsg(sock, &msg, flags | MSG_NOSIGNAL) < 0 ? -1 : 0;
+}
+
+int ipc_recv_fd(int sock, int *fd)
+{
+	char byte;
+	union one_fd u;
+	struct iovec iov;
+	struct msghdr msg;
+
+	*fd = -1;
+	fd_msg(&msg, &iov, &byte, &u);
+	ssize_t n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC); /* room for one: the kernel closes any more */
+	if (n <= 0)
+		return (int)n;
+	for (struct cmsghdr *cm = CMSG_FIRSTHDR(&msg); cm; cm = CMSG_NXTHDR(&msg, cm))
+		if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS && cm->cmsg_len == CMSG_LEN(sizeof(int)))
+			memcpy(fd, CMSG_DATA(cm), sizeof(int));
+	return 1;
 }

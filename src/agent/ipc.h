@@ -40,4 +40,11 @@ unsigned ipc_type_blobs(uint32_t type);
 /* Encode a frame into out (malloc'ed, *outlen bytes): type and n blobs. NULL when too large or out of memory. */
 uint8_t *ipc_frame_build(uint32_t type, const struct ipc_blob *blobs, unsigned n, size_t *outlen);
 
+/* A descriptor handed over a unix socket of its own (the parent's reopened --log): one byte of data carrying
+ * one descriptor (SCM_RIGHTS). Send: 0, or -1 and errno; flags as sendmsg's (MSG_NOSIGNAL is added). */
+int ipc_send_fd(int sock, int fd, int flags);
+/* Receive one: 1 with *fd (close-on-exec), or -1 in *fd when the byte came without one; 0 at the end of the
+ * stream; -1 on error (errno). */
+int ipc_recv_fd(int sock, int *fd);
+
 #endif

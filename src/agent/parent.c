@@ -124,21 +124,7 @@ static void send_crl(struct worker_slot *w)
 
 static void send_fd(struct worker_slot *w, int fd)
 {
-	char byte = 'L';
-	union {
-		char buf[CMSG_SPACE(sizeof(int))];
-		struct cmsghdr align;
-	} u;
-	struct iovec iov = { &byte, 1 };
-	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof(u.buf) };
-	struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
-
-	memset(u.buf, 0, sizeof(u.buf));
-	cm->cmsg_level = SOL_SOCKET;
-	cm->cmsg_type = SCM_RIGHTS;
-	cm->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(cm), &fd, sizeof(int));
-	if (w->pid > 0 && sendmsg(w->fd_sock, &msg, MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
+	if (w->pid > 0 && ipc_send_fd(w->fd_sock, fd, MSG_DONTWAIT) < 0)
 		agent_log("warning: cannot hand the reopened log to worker %d: %s", (int)(w - slots), strerror(errno));
 }
 

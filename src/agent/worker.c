@@ -295,29 +295,12 @@ static void ipc_event_cb(struct bufferevent *bev, short what, void *arg)
 
 static void fd_sock_cb(evutil_socket_t fd, short what, void *arg)
 {
-	char byte;
-	union {
-		char buf[CMSG_SPACE(sizeof(int))];
-		struct cmsghdr align;
-	} u;
-	struct iovec iov = { &byte, 1 };
-	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof(u.buf) };
-	struct cmsghdr *cm;
-	ssize_t n = recvmsg(fd, &msg, MSG_CMSG_CLOEXEC);
+	int newfd, n = ipc_recv_fd(fd, &newfd);
 
-	if (n == 0) {
+	if (n == 0)
 		event_base_loopbreak(wk.base);
-		return;
-	}
-	if (n < 0)
-		return;
-	for (cm = CMSG_FIRSTHDR(&msg); cm; cm = CMSG_NXTHDR(&msg, cm))
-		if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS) {
-			int newfd;
-
-			memcpy(&newfd, CMSG_DATA(cm), sizeof(int));
-			agent_log_adopt(newfd); /* the reopened --log */
-		}
+	else if (n > 0 && newfd >= 0)
+		agent_log_adopt(newfd); /* the reopened --log */
 }
 
 static void sigfd_cb(evutil_socket_t fd, short what, void *arg)

@@ -7,7 +7,10 @@
 #include <string.h>
 #include <cmocka.h>
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "agent/ipc.h"
 #include "agent/ratelimit.h"
@@ -154,11 +157,43 @@ static void test_table_bounded(void **state)
 	rl_free(&t);
 }
 
+/* A descriptor crosses a socketpair and works on the other side, close-on-exec; a byte without one, and the end
+ * of the stream, are told apart. */
+static void test_fd_passing(void **state)
+{
+	int sv[2], pipefd[2], got;
+	char buf[8];
+
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	assert_int_equal(pipe(pipefd), 0);
+	assert_int_equal(ipc_send_fd(sv[0], pipefd[1], 0), 0);
+	close(pipefd[1]);
+	assert_int_equal(ipc_recv_fd(sv[1], &got), 1);
+	assert_true(got >= 0);
+	assert_true(fcntl(got, F_GETFD) & FD_CLOEXEC);
+	assert_int_equal(write(got, "log", 3), 3);
+	close(got);
+	assert_int_equal(read(pipefd[0], buf, sizeof(buf)), 3);
+	assert_memory_equal(buf, "log", 3);
+	assert_int_equal(read(pipefd[0], buf, sizeof(buf)), 0); /* the only write end was the one passed */
+	close(pipefd[0]);
+
+	assert_int_equal(write(sv[0], "x", 1), 1);
+	assert_int_equal(ipc_recv_fd(sv[1], &got), 1);
+	assert_int_equal(got, -1);
+	close(sv[0]);
+	assert_int_equal(ipc_recv_fd(sv[1], &got), 0);
+	assert_int_equal(got, -1);
+	close(sv[1]);
+	assert_int_equal(ipc_send_fd(sv[1], 0, 0), -1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_roundtrip),
 		cmocka_unit_test(test_bounds),
+		cmocka_unit_test(test_fd_passing),
 		cmocka_unit_test(test_token_bucket),
 		cmocka_unit_test(test_ipv6_by_prefix_and_mapped),
 		cmocka_unit_test(test_table_bounded),
