@@ -524,22 +524,42 @@ static int take_part(struct estate *e, struct part *p)
 	return 0;
 }
 
+/* A place in the file: its offset, line and column. */
+struct place {
+	size_t off, line, col;
+};
+
+/* Move at past the n bytes of buf there. */
+static void advance(const char *buf, struct place *at, size_t n)
+{
+	const char *p = buf + at->off, *end = p + n, *nl;
+	for (; (nl = memchr(p, '\n', (size_t)(end - p))); p = nl + 1)
+		at->line++, at->col = 1;
+	at->col += (size_t)(end - p);
+	at->off += n;
+}
+
+/* Move at past the white space there. */
+static void skip_space(const char *buf, size_t len, struct place *at)
+{
+	size_t n = 0;
+	while (at->off + n < len && isspace((unsigned char)buf[at->off + n]))
+		n++;
+	advance(buf, at, n);
+}
+
 /* The values of buf, each an object or an array whose end value_span finds: their places, or 0 values when some
  * value is of another kind (the caller then reads one value after another). */
 static size_t split(const char *buf, size_t len, struct part **out)
 {
-	size_t off = 0, line = 1, col = 1, n = 0, cap = 0;
+	size_t n = 0, cap = 0;
+	struct place at = { 0, 1, 1 };
 	struct part *v = NULL;
 	for (;;) {
-		while (off < len && isspace((unsigned char)buf[off])) {
-			if (buf[off++] == '\n')
-				line++, col = 1;
-			else
-				col++;
-		}
-		if (off >= len)
+		skip_space(buf, len, &at);
+		if (at.off >= len)
 			break;
-		size_t span = value_span(buf + off, len - off);
+		size_t span = value_span(buf + at.off, len - at.off);
 		struct part *nv = span && n == cap ? realloc(v, (cap = cap ? cap * 2 : 16) * sizeof(*v)) : v;
 		if (!span || !nv) {
 			free(span ? v : nv);
@@ -547,12 +567,8 @@ static size_t split(const char *buf, size_t len, struct part **out)
 			return 0;
 		}
 		v = nv;
-		v[n++] = (struct part){ .off = off, .len = span, .line = line, .col = col };
-		for (const char *p = buf + off, *end = p + span, *nl; (nl = memchr(p, '\n', (size_t)(end - p))); p = nl + 1)
-			line++, col = (size_t)(end - nl);
-		if (line == v[n - 1].line)
-			col += span;
-		off += span;
+		v[n++] = (struct part){ .off = at.off, .len = span, .line = at.line, .col = at.col };
+		advance(buf, &at, span);
 	}
 	*out = v;
 	return n;
@@ -593,7 +609,8 @@ static int load(struct estate *e, const char *buf, size_t len, size_t padding, b
 		struct diag *d)
 {
 	struct reader r = { .e = e, .d = d };
-	size_t off = 0, line = 1, col = 1, values = 0;
+	struct place at = { 0, 1, 1 };
+	size_t values = 0;
 	uintptr_t dropped = 0;
 	int before = d->errors;
 	*e = (struct estate){ 0 };
@@ -603,40 +620,28 @@ static int load(struct estate *e, const char *buf, size_t len, size_t padding, b
 	if ((ps.n = split(buf, len, &ps.v)) > 0) {
 		values = ps.n;
 		load_parts(e, &ps, threads, d);
-		off = len;
+		at.off = len;
 	}
 	free(ps.v);
-	while (off < len) {
-		while (off < len && isspace((unsigned char)buf[off])) {
-			if (buf[off] == '\n')
-				line++, col = 1;
-			else
-				col++;
-			off++;
-		}
-		if (off >= len)
+	while (at.off < len) {
+		skip_space(buf, len, &at);
+		if (at.off >= len)
 			break;
 		json_error_t err;
 		size_t used;
-		json_t *v = load_value(buf + off, len - off, padding, &used, &err);
+		json_t *v = load_value(buf + at.off, len - at.off, padding, &used, &err);
 		if (!v) {
-			syntax_error(d, line, col, &err);
+			syntax_error(d, at.line, at.col, &err);
 			break;
 		}
 		values++;
-		read_value(&r, v, line);
+		read_value(&r, v, at.line);
 		json_decref(v);
-		/* move past the value */
-		for (size_t i = 0; i < used && off < len; i++, off++) {
-			if (buf[off] == '\n')
-				line++, col = 1;
-			else
-				col++;
-		}
+		advance(buf, &at, used < len - at.off ? used : len - at.off);
 		if (r.oom)
 			break;
 		if (drop)
-			drop_read(buf, off, &dropped);
+			drop_read(buf, at.off, &dropped);
 	}
 	if (!values && d->errors == before)
 		diag_err(d, NULL, "empty file: expected Azure Resource Graph output");

@@ -250,6 +250,11 @@ class TestSmallEstate(unittest.TestCase):
         self.assertIn("appears twice", p.stderr)
         p = verify(self.t.write("num.json", "42"))
         self.assertEqual(p.returncode, 2)
+        # a file that cannot be cut into values is read one value after another; the place is counted as jansson
+        # counts it in one value (the column where it stopped reading the token)
+        p = verify(self.t.write("num2.json", '{"data": []}\n\n  {"data":\n []}  42\n'))
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("num2.json: line 4, column 8: '[' or '{' expected near '42'", p.stderr)
         p = subprocess.run([MINET, "verify", "--estate", self.paths["page"], "--subnet", "10.0.0.0/24"],
                            capture_output=True, text=True)
         self.assertEqual(p.returncode, 2)
