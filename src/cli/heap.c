@@ -20,6 +20,15 @@
 #endif
 #endif
 
+#ifdef HEAP_PLAIN
+void heap_short_run_begin(void)
+{
+}
+
+void heap_short_run_end(void)
+{
+}
+#else
 #define HUGE_SZ ((uintptr_t)2 << 20)
 #define BRK_STEP ((size_t)64 << 20)
 #define REGION ((size_t)1 << 30)
@@ -70,7 +79,6 @@ static void brk_on_huge_pages(void)
 
 void heap_short_run_begin(void)
 {
-#ifndef HEAP_PLAIN
 	static bool done;
 	size_t maplen;
 	if (!done) {
@@ -80,7 +88,6 @@ void heap_short_run_begin(void)
 	}
 	if (region)
 		json_set_alloc_funcs(region_alloc, region_free);
-#endif
 }
 
 void heap_short_run_end(void)
@@ -88,3 +95,4 @@ void heap_short_run_end(void)
 	if (region)
 		json_set_alloc_funcs(malloc, region_free);
 }
+#endif
