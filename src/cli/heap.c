@@ -38,9 +38,11 @@ static _Atomic size_t region_used;
 
 static void *region_alloc(size_t n)
 {
+	if (n == 0 || n > REGION) /* every allocation its own place; sizes near SIZE_MAX not rounded into small ones */
+		return n ? malloc(n) : region_alloc(1);
 	n = (n + 15) & ~(size_t)15; /* malloc's alignment */
 	size_t at = atomic_fetch_add_explicit(&region_used, n, memory_order_relaxed);
-	if (n <= REGION && at <= REGION - n)
+	if (at <= REGION - n)
 		return region + at;
 	return malloc(n);
 }
