@@ -398,6 +398,34 @@ class TestArmTemplates(unittest.TestCase):
         self.assertRegex(p.stderr, r"resources\[0\]\.properties\.securityRules\[0\]\.properties\."
                                    r"destinationAddressPrefix: cannot evaluate \[reference\(")
 
+    def test_values_written_back_as_json(self):
+        """A parameter outside its allowedValues, and string() of an array, print JSON text made by jansson
+        (json_dumps); flow reads on its own allocator (cli/heap.h), and that text is freed with it, not free()."""
+        t = tempdir(self)
+        tmpl = {"$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#",
+                "contentVersion": "1.0.0.0",
+                "parameters": {"access": {"type": "string", "allowedValues": ["Allow", "Deny"],
+                                          "defaultValue": "Allow"}},
+                "variables": {"ports": ["80", "443"]},
+                "resources": [{"type": "Microsoft.Network/networkSecurityGroups", "apiVersion": "2023-04-01",
+                               "name": "t-nsg", "location": "westeurope",
+                               "properties": {"securityRules": [{"name": "web", "properties": {
+                                   "protocol": "Tcp", "sourcePortRange": "*",
+                                   "destinationPortRange": "[string(variables('ports'))]",
+                                   "sourceAddressPrefix": "*", "destinationAddressPrefix": "*",
+                                   "access": "[parameters('access')]", "priority": 100,
+                                   "direction": "Inbound"}}]}}]}
+        pf = t.write("p.json", {"contentVersion": "1.0.0.0", "parameters": {"access": {"value": "Maybe"}}})
+        args = ["flow", "--vnet", "10.0.0.0/16", "--nsg", t.write("t.json", tmpl), "--direction", "inbound",
+                "--protocol", "tcp", "--src", "1.2.3.4:5", "--dst", "10.0.0.4:80"]
+        p = run(args)
+        self.assertEqual((p.returncode, p.stdout), (2, ""))
+        self.assertIn("destinationPortRange: '[\"80\",\"443\"]': must be a port", p.stderr)
+        p = run(args + ["--parameters", pf])
+        self.assertEqual((p.returncode, p.stdout), (2, ""))
+        self.assertIn("parameter 'access' (from the parameters file) is not one of the allowedValues "
+                      "[\"Allow\",\"Deny\"]", p.stderr)
+
     def test_parameters_file_misplaced(self):
         pf = os.path.join(self.ARM, "mi-new-vnet.parameters.json")
         p = self.flow("mi-new-vnet.parameters.json", "8.8.8.8:1", "10.0.0.4:80")
