@@ -94,7 +94,9 @@ class Agent:
         except FileNotFoundError:
             return ""
 
-    def wait_for(self, pattern, start=0, timeout=10):
+    def wait_for(self, pattern, start=0, timeout=30):
+        """The first match of pattern in the log (from offset start), polled until timeout s: a bound that only
+        catches a hang, generous for the ASan build on a loaded machine (a match returns at once)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             m = re.search(pattern, self.text()[start:])
@@ -121,7 +123,8 @@ class Agent:
 
 
 def curl(port, ca, cert=None, key=None, path="/v1/health", extra=()):
-    args = ["curl", "-sS", "--max-time", "5", "--cacert", ca, *extra]
+    # --max-time only catches a hang (ASan on a loaded machine is slow): a refusal still ends curl at once
+    args = ["curl", "-sS", "--max-time", "20", "--cacert", ca, *extra]
     if cert:
         args += ["--cert", cert, "--key", key]
     return run(*args, f"https://127.0.0.1:{port}{path}", check=False)
@@ -131,12 +134,12 @@ def tls_client(port, d, name, pkidir="root"):
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     ctx.load_verify_locations(os.path.join(d, "root", "ca.pem"))
     ctx.load_cert_chain(os.path.join(d, pkidir, name + ".pem"), os.path.join(d, pkidir, name + ".key"))
-    s = ctx.wrap_socket(socket.create_connection(("127.0.0.1", port), timeout=5), server_hostname="127.0.0.1")
+    s = ctx.wrap_socket(socket.create_connection(("127.0.0.1", port), timeout=20), server_hostname="127.0.0.1")
     return s
 
 
 def request(s, path="/v1/health"):
-    s.settimeout(5)
+    s.settimeout(20)
     s.sendall(f"GET {path} HTTP/1.1\r\nHost: node0\r\n\r\n".encode())
     buf = b""
     while b"\r\n\r\n" not in buf:
