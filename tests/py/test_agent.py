@@ -455,11 +455,15 @@ class TestHygiene(World):
     def test_drops_privileges(self):
         """The parent keeps root (to read the files); the workers run as minet-agent, never nobody."""
         a = self.agent()
-        a.wait_for(r"worker 1 started")
+        # "ready" is logged by the parent once it forked the workers; each worker logs "started" only after it
+        # dropped its privileges, so wait for every one of them before looking at their uids
+        n = int(a.wait_for(r"listening on [^\n]*\((\d+) workers?, SO_REUSEPORT\)").group(1))
+        for i in range(n):
+            a.wait_for(rf"worker {i} started")
         worker = pwd.getpwnam("minet-agent").pw_uid
         with open(f"/proc/{a.p.pid}/task/{a.p.pid}/children") as f:
             kids = [int(x) for x in f.read().split()]
-        self.assertGreaterEqual(len(kids), 1)
+        self.assertEqual(len(kids), n)
         for pid in [a.p.pid] + kids:
             with open(f"/proc/{pid}/status") as f:
                 uid = re.search(r"^Uid:\s+(\d+)\s+(\d+)\s+(\d+)", f.read(), re.M)
