@@ -169,7 +169,11 @@ class TestCrlStatus(PrivsepWorld):
         with open(f"{d}/crl.pem", "w") as f:
             f.write("-----BEGIN X509 CRL-----\ngarbage\n-----END X509 CRL-----\n")
         a.wait_for(r"error: CRL from [^\n]*crl\.pem rejected: [^\n]*keeping the CRL in force")
-        st = json.loads(self.get(a, "/v1/status"))
+        # the parent logs the rejection, then publishes it to the shared state the workers answer from
+        deadline = time.monotonic() + 20
+        while (st := json.loads(self.get(a, "/v1/status")))["crl"]["last_error"] is None:
+            self.assertLess(time.monotonic(), deadline, "the rejection never reached /v1/status")
+            time.sleep(0.05)
         self.assertIn("crl.pem", st["crl"]["last_error"])
         self.assertEqual(st["crl"]["crls"][0]["number"], "01")  # still in force
         self.assertGreaterEqual(st["crl"]["loads_failed"], 1)
