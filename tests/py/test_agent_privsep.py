@@ -313,7 +313,9 @@ class TestRequestDeadline(PrivsepWorld):
                 break
             time.sleep(0.35)
         self.assertIsNotNone(closed, "the slow request was never cut")
-        self.assertLess(closed, 4.0)
+        # --request-timeout 2 s; the bound (not a timing) only tells it from --idle-timeout 60, which a byte every
+        # 0.4 s never trips: under ASan on a loaded machine the cut may come late
+        self.assertLess(closed, 30.0)
         a.wait_for(r"closed [^\n]*CN=ops\"[^\n]*reason=request_timeout")
 
 
