@@ -323,12 +323,26 @@ class TestLogging(PrivsepWorld):
     def test_sighup_reopens_the_log(self):
         """Defect 9: logrotate moves the file and sends SIGHUP; the agent must write to the new file."""
         a = self.agent("--crl-refresh", "3600")
-        a.wait_for(r"worker 0 started")
+        n = int(a.wait_for(r"listening on [^\n]*\((\d+) workers?, SO_REUSEPORT\)").group(1))
+        for i in range(n):
+            a.wait_for(rf"worker {i} started")
         os.rename(a.log, a.log + ".1")
         os.kill(a.p.pid, signal.SIGHUP)
-        deadline = time.monotonic() + 5
+        deadline = time.monotonic() + 20
         while not os.path.exists(a.log):
             self.assertLess(time.monotonic(), deadline, "no new log file")
+            time.sleep(0.05)
+        # The parent reopens the file, then hands it to each worker over a socket: a worker takes it up when its
+        # event loop gets there. Wait until every worker holds the new file and none the old one.
+        def holds(pid, path):
+            try:
+                return any(os.readlink(f"/proc/{pid}/fd/{fd}") == path for fd in os.listdir(f"/proc/{pid}/fd"))
+            except FileNotFoundError:
+                return False
+        kids = proc_children(a.p.pid)
+        self.assertEqual(len(kids), n)
+        while not all(holds(k, a.log) and not holds(k, a.log + ".1") for k in kids):
+            self.assertLess(time.monotonic(), deadline, "a worker kept writing to the rotated log")
             time.sleep(0.05)
         for _ in range(4):  # reach every worker
             self.assertEqual(self.curl(a, "ops").returncode, 0)
