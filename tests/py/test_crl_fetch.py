@@ -275,9 +275,12 @@ class TestHostileHttp(FetchWorld):
         self.still_serving(a)
 
     def test_connection_refused_retried(self):
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
+        # bound but never listening: connections are refused, and the port stays ours for the whole test (a port
+        # freed at once could be taken by another test run on the machine)
+        s = socket.socket()
+        self.addCleanup(s.close)
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
         a = self.start(f"http://127.0.0.1:{port}/crl.pem", "--crl-refresh", "2")
         a.wait_for(r"CRL fetch from \S+ failed: no connection, or no response \(127\.0\.0\.1:\d+\); keeping the CRL "
                    r"in force; retrying in 1 s")
