@@ -218,11 +218,11 @@ class TestHostileHttp(FetchWorld):
         while time.monotonic() - t0 < 2.5:
             peak = max(peak, group_rss_kib(a.p.pid))
             time.sleep(0.05)
-        m = a.wait_for(r"CRL fetch from \S+ failed: ([^\n]*)", timeout=8)
+        m = a.wait_for(r"CRL fetch from \S+ failed: ([^\n]*)")
         self.assertRegex(m.group(1), reason)
         self.assertIn("keeping the CRL in force", m.group(1))
-        # a second attempt is made (backoff 1 s, then 2 s)
-        deadline = time.monotonic() + 10
+        # a second attempt is made (backoff 1 s, then 2 s); the deadline only catches a hang
+        deadline = time.monotonic() + 30
         while srv.conns < 2:
             self.assertLess(time.monotonic(), deadline, "no second attempt")
             time.sleep(0.05)
@@ -256,7 +256,9 @@ class TestHostileHttp(FetchWorld):
     def test_silent_server_times_out(self):
         t0 = time.monotonic()
         a, _ = self.hostile("stall", r"no data for 3 s|timed out after 3 s")
-        self.assertLess(time.monotonic() - t0, 15)
+        # the server holds each connection 60 s: well under that shows the agent gave up by itself (a hang bound,
+        # generous for ASan on a loaded machine; the log line above names the 3 s timeout)
+        self.assertLess(time.monotonic() - t0, 45)
 
     def test_trickling_server_times_out(self):
         """One byte every 0.3 s never trips an inactivity timeout; the whole-attempt deadline does."""
@@ -269,7 +271,7 @@ class TestHostileHttp(FetchWorld):
         start = len(a.text())
         srv.mode = "good"
         pki("revoke", self.live, "ops3")
-        a.wait_for(r"CRL loaded from http://127\.0\.0\.1:\d+/crl\.pem", start, timeout=10)
+        a.wait_for(r"CRL loaded from http://127\.0\.0\.1:\d+/crl\.pem", start)
         p = curl(a.port, f"{self.live}/ca.pem", f"{self.live}/ops3.pem", f"{self.live}/ops3.key")
         self.assertNotEqual(p.returncode, 0)
         self.still_serving(a)
@@ -319,7 +321,7 @@ class TestDns(FetchWorld):
         start = len(a.text())
         self.dns.mode = "ok"
         pki("revoke", self.live, "ops3")
-        a.wait_for(r"CRL loaded from http://crl\.minet\.test:\d+/crl\.pem", start, timeout=10)
+        a.wait_for(r"CRL loaded from http://crl\.minet\.test:\d+/crl\.pem", start)
         self.assertGreaterEqual(self.http.conns, 1)
         p = curl(a.port, f"{self.live}/ca.pem", f"{self.live}/ops3.pem", f"{self.live}/ops3.key")
         self.assertNotEqual(p.returncode, 0)
@@ -347,7 +349,7 @@ class TestDns(FetchWorld):
             n += 1
         self.assertGreater(n, 3)
         self.assertLess(worst, 1.0, f"a handshake took {worst:.2f} s while the name lookup was pending")
-        a.wait_for(r"CRL loaded from http://crl\.minet\.test:\d+/crl\.pem", timeout=15)
+        a.wait_for(r"CRL loaded from http://crl\.minet\.test:\d+/crl\.pem")
 
     def test_silent_dns_times_out_and_retries(self):
         self.dns.mode = "silent"
@@ -356,7 +358,7 @@ class TestDns(FetchWorld):
         self.still_serving(a)
         start = len(a.text())
         self.dns.mode = "ok"
-        a.wait_for(r"CRL loaded from http://crl\.minet\.test", start, timeout=10)
+        a.wait_for(r"CRL loaded from http://crl\.minet\.test", start)
 
 
 class TestRejectedOnce(FetchWorld):
@@ -368,7 +370,7 @@ class TestRejectedOnce(FetchWorld):
         a = self.start(f"http://127.0.0.1:{srv.port}/crl.pem", "--crl-refresh", "1")
         a.wait_for(r"CRL from http\S+ rejected: CRL signature does not verify")
         conns = srv.conns
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + 30
         while srv.conns < conns + 2:
             self.assertLess(time.monotonic(), deadline, "fetching stopped")
             time.sleep(0.05)
@@ -376,7 +378,7 @@ class TestRejectedOnce(FetchWorld):
         self.still_serving(a)
         start = len(a.text())
         srv.crl_path = f"{self.live}/crl.pem"
-        a.wait_for(r"CRL loaded from http://127\.0\.0\.1", start, timeout=5)
+        a.wait_for(r"CRL loaded from http://127\.0\.0\.1", start)
 
 
 class TestNotYetValid(FetchWorld):
@@ -405,11 +407,11 @@ class TestNotYetValid(FetchWorld):
         self.still_serving(a)
         # tried again at the next refresh, not remembered as done
         start = len(a.text())
-        a.wait_for(r"CRL from http\S+ rejected: [^\n]*not yet valid", start, timeout=5)
+        a.wait_for(r"CRL from http\S+ rejected: [^\n]*not yet valid", start)
         # and once the issuer publishes a current one, it is taken
         start = len(a.text())
         pki("revoke", self.live, "ops3")
-        a.wait_for(r"CRL loaded from http://127\.0\.0\.1", start, timeout=5)
+        a.wait_for(r"CRL loaded from http://127\.0\.0\.1", start)
 
 
 if __name__ == "__main__":
