@@ -99,12 +99,16 @@ class TestDates(Base):
         t0 = time.time()
         pki("issue", self.ca, "ops", "--role", "mgmt")
         pki("revoke", self.ca, "ops")
+        t1 = time.time()
         nb = openssl_time(run("openssl", "x509", "-in", f"{self.ca}/ops.pem", "-noout", "-startdate")
                           .stdout.split("=", 1)[1])
         for path in (f"{self.ca}/crl.pem",):
             lu = openssl_time(run("openssl", "crl", "-in", path, "-noout", "-lastupdate").stdout.split("=", 1)[1])
-            self.assertLessEqual(lu, t0 - 55)
-            self.assertLess(abs(lu - nb), 10)
+            # written between t0 and t1: backdated means at least 55 s before t1 (an undated CRL would be >= t0),
+            # and the certificate's notBefore is backdated alike (they differ by at most the time between them;
+            # fixed 5 s / 10 s windows failed when the two commands ran slowly under ASan on a loaded machine)
+            self.assertLessEqual(lu, t1 - 55)
+            self.assertLessEqual(abs(lu - nb), (t1 - t0) + 2)
         # a relying party 30 s behind accepts both
         at = str(int(time.time()) - 30)
         run("openssl", "verify", "-attime", at, "-CAfile", f"{self.ca}/ca.pem", "-crl_check", "-CRLfile",
@@ -185,10 +189,9 @@ class TestFifoCrl(Base):
         pki("issue", self.ca, "node0", "--role", "agent")
         fifo = os.path.join(self.d, "crl.fifo")
         os.mkfifo(fifo)
-        t0 = time.monotonic()
+        # a hang is what this catches (the old agent blocked forever): the subprocess timeout fails the test
         p = run(AGENT, "--check", "--cert", f"{self.ca}/node0.pem", "--key", f"{self.ca}/node0.key",
-                "--ca", f"{self.ca}/ca.pem", "--crl", fifo, check=False, timeout=20)
-        self.assertLess(time.monotonic() - t0, 10)
+                "--ca", f"{self.ca}/ca.pem", "--crl", fifo, check=False, timeout=60)
         self.assertEqual(p.returncode, 1, p.stderr)
         self.assertIn(f"{fifo}: not a regular file (a FIFO)", p.stderr)
 
