@@ -141,8 +141,10 @@ def pki(name, what):
     return f"{STATE}/{name}/pki/{what}"
 
 
-def mgmt(name, host, port=9000, target=MGMT_IP, timeout=2):
-    """A full mTLS request through the load balancer from host; returns (exit status, parsed body or None)."""
+def mgmt(name, host, port=9000, target=MGMT_IP, timeout=10):
+    """A full mTLS request through the load balancer from host; returns (exit status, parsed body or None).
+    The default timeout is for requests that must succeed (ASan agents on a loaded machine are slow); a request
+    expected to fail gives a short one."""
     r = ex(name, host, MINET, "mgmt", f"{target}:{port}", "GET", "/v1/status", "--cert", pki(name, "operator.pem"),
            "--key", pki(name, "operator.key"), "--ca", pki(name, "ca.pem"), "--timeout", timeout,
            timeout=timeout + 10)
@@ -153,8 +155,10 @@ def mgmt(name, host, port=9000, target=MGMT_IP, timeout=2):
     return r.returncode, body
 
 
-def curl(name, host, port=9000, local_port=None, connect_timeout=2):
-    args = ["curl", "-sS", "--connect-timeout", connect_timeout, "--max-time", connect_timeout + 2,
+def curl(name, host, port=9000, local_port=None, connect_timeout=5):
+    # a connection the firewall drops fails at connect_timeout (callers expecting that give 1 s); once connected,
+    # the TLS handshake and request get 10 s more, which only catches a hang
+    args = ["curl", "-sS", "--connect-timeout", connect_timeout, "--max-time", connect_timeout + 10,
             "--cert", pki(name, "operator.pem"), "--key", pki(name, "operator.key"), "--cacert", pki(name, "ca.pem")]
     if local_port:
         args += ["--local-port", local_port]
