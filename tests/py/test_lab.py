@@ -170,7 +170,10 @@ def curl(name, host, port=9000, local_port=None, connect_timeout=5):
 
 
 def nmap_open(name, host, ports, target=MGMT_IP):
-    r = ex(name, host, "nmap", "-Pn", "-n", "-T5", "--max-retries", "1", "-p", ",".join(map(str, sorted(ports))),
+    # -T5 waits as little as 50 ms for an answer: an nmap starved of CPU for longer (a loaded machine) could call
+    # an open port filtered; an answer within 500 ms is always taken (a dropped probe costs 2 x 0.5 s)
+    r = ex(name, host, "nmap", "-Pn", "-n", "-T5", "--min-rtt-timeout", "500ms", "--max-rtt-timeout", "1s",
+           "--max-retries", "1", "-p", ",".join(map(str, sorted(ports))),
            "-oG", "-", target, timeout=120)
     assert r.returncode == 0, r.stderr
     line = next((l for l in r.stdout.splitlines() if "Ports:" in l), None)
