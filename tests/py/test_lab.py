@@ -984,7 +984,7 @@ class TestBadApply(ClusterCase):
 @need_root
 class TestUpDown(unittest.TestCase):
     def assertNothingLeft(self, name):
-        deadline = time.time() + 2  # killed processes may take a moment to be reaped
+        deadline = time.time() + 20  # killed processes may take a moment to be reaped (a hang bound)
         while leftovers(name) != NOTHING and time.time() < deadline:
             time.sleep(0.05)
         self.assertEqual(leftovers(name), NOTHING)
@@ -1027,13 +1027,13 @@ class TestUpDown(unittest.TestCase):
         with open(os.path.join(bindir, "minet-agent"), "w") as f:
             f.write("#!/bin/sh\nexec sleep 300\n")
         os.chmod(os.path.join(bindir, "minet-agent"), 0o755)
-        t0 = time.time()
+        # up waits 10 s for the agents, then rolls back; the fake agents sleep 300 s, so a timeout well under that
+        # proves up gave up by itself (a hang bound, not a timing)
         r = subprocess.run([os.path.join(bindir, "minet"), "up", "--name", name], capture_output=True, text=True,
-                           timeout=60)
+                           timeout=200)
         self.assertNotEqual(r.returncode, 0)
         self.assertIn("does not answer", r.stderr)
         self.assertNothingLeft(name)
-        self.assertLess(time.time() - t0, 30)
 
     def test_down_after_kill_9(self):
         name = cname("k9")
