@@ -32,7 +32,10 @@ class Dependencies(unittest.TestCase):
 
     def reaches(self, addr):
         pki = "/run/minet/%s/pki" % NAME
-        p = run(["exec", "node0", "--name", NAME, "--", "curl", "-s", "-m", "4", "-o", "/dev/null", "-w",
+        # a broken route fails at --connect-timeout; an answering host gets 20 s in all (a hang bound: 4 s could run
+        # out on a loaded machine before a working dependency answered)
+        p = run(["exec", "node0", "--name", NAME, "--", "curl", "-s", "--connect-timeout", "4", "-m", "20", "-o",
+                 "/dev/null", "-w",
                  "%{http_code}", "--cacert", pki + "/ca.pem", "https://%s/" % addr])
         return int(p.stdout or 0) != 0  # any HTTP answer over verified TLS
 

@@ -50,7 +50,10 @@ class StorageLab(unittest.TestCase):
     def https_code(self, host, target):
         """The HTTP status a client on host gets from the target's blob service, or 0 when TCP/TLS fails."""
         pki = "/run/minet/%s/pki" % NAME
-        p = run(["exec", host, "--name", NAME, "--", "curl", "-s", "-m", "5", "-o", "/dev/null", "-w", "%{http_code}",
+        # a refused or dropped connection fails at --connect-timeout; an answering Azurite gets 20 s in all (5 s
+        # could run out on a loaded machine): the bound only catches a hang
+        p = run(["exec", host, "--name", NAME, "--", "curl", "-s", "--connect-timeout", "5", "-m", "20", "-o",
+                 "/dev/null", "-w", "%{http_code}",
                  "--cacert", pki + "/ca.pem", "https://%s/devstoreaccount1?comp=list" % ADDR[target]])
         return int(p.stdout or 0)
 
