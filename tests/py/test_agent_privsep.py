@@ -83,7 +83,7 @@ class PrivsepWorld(unittest.TestCase):
 
 
 class TestRevocationAsRoot(PrivsepWorld):
-    def test_revoked_client_refused_within_a_second_pki_under_0700_dir(self):
+    def test_revoked_client_refused_without_a_refresh_pki_under_0700_dir(self):
         """THE acceptance test: before, the agent had dropped to nobody, could not read crl.pem, and kept 200.
         With --crl-refresh 3600 only inotify (or SIGHUP) can bring the new CRL in: the 20 s bound proves that and
         only catches a hang (under ASan on a loaded machine one curl alone can take a second; no timed tests)."""
