@@ -58,8 +58,9 @@ static void region_free(void *p)
  * once, kept by a trim threshold above the step), and mark the whole 2 MiB blocks of the top chunk for huge
  * pages. The top chunk would be handed out from its start, which is rarely 2 MiB-aligned: up to 2 MiB of 4 KiB
  * pages (512 faults) before the first huge one. So that stretch is taken by one allocation that is never
- * used (only its header's page is touched) nor freed. */
-static void *below_huge; /* that allocation */
+ * used (only its header's page is touched) nor freed. A 2 MiB block becomes a huge page only if nothing of it
+ * was touched before it was marked. */
+static void *volatile below_huge; /* that allocation (volatile: never read, it would be left out) */
 
 static void brk_on_huge_pages(void)
 {
@@ -70,7 +71,10 @@ static void brk_on_huge_pages(void)
 	char *hi = sbrk(0);
 	if (!top || hi == (char *)-1)
 		return;
-	uintptr_t t = (uintptr_t)top, a = (t + HUGE_SZ - 1) & ~(HUGE_SZ - 1), b = (uintptr_t)hi & ~(HUGE_SZ - 1);
+	/* the growth wrote the header of what was left at t + 1 MiB, before the range was marked: its 2 MiB block
+	 * would stay in 4 KiB pages, so the marked range begins above it */
+	uintptr_t t = (uintptr_t)top, a = (t + (1 << 20) + 32 + HUGE_SZ - 1) & ~(HUGE_SZ - 1);
+	uintptr_t b = (uintptr_t)hi & ~(HUGE_SZ - 1);
 	free(top);
 	if (b <= a)
 		return;
