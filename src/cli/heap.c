@@ -38,9 +38,9 @@ static _Atomic size_t region_used;
 
 static void *region_alloc(size_t n)
 {
-	if (n == 0 || n > REGION) /* every allocation its own place; sizes near SIZE_MAX not rounded into small ones */
-		return n ? malloc(n) : region_alloc(1);
-	n = (n + 15) & ~(size_t)15; /* malloc's alignment */
+	if (n > REGION) /* before rounding: a size near SIZE_MAX would round into a small one */
+		return malloc(n);
+	n = n ? (n + 15) & ~(size_t)15 : 16; /* malloc's alignment; every allocation its own place */
 	size_t at = atomic_fetch_add_explicit(&region_used, n, memory_order_relaxed);
 	if (at <= REGION - n)
 		return region + at;
@@ -68,14 +68,13 @@ static void brk_on_huge_pages(void)
 	mallopt(M_TRIM_THRESHOLD, (int)(2 * BRK_STEP));
 	mallopt(M_TOP_PAD, (int)BRK_STEP);
 	char *volatile top = malloc(1 << 20); /* volatile: a malloc freed unused may be left out by the compiler */
-	char *hi = sbrk(0);
-	if (!top || hi == (char *)-1)
+	uintptr_t t = (uintptr_t)top, hi = (uintptr_t)sbrk(0);
+	free(top);
+	if (!t || hi == (uintptr_t)-1)
 		return;
 	/* the growth wrote the header of what was left at t + 1 MiB, before the range was marked: its 2 MiB block
 	 * would stay in 4 KiB pages, so the marked range begins above it */
-	uintptr_t t = (uintptr_t)top, a = (t + (1 << 20) + 32 + HUGE_SZ - 1) & ~(HUGE_SZ - 1);
-	uintptr_t b = (uintptr_t)hi & ~(HUGE_SZ - 1);
-	free(top);
+	uintptr_t a = (t + (1 << 20) + 32 + HUGE_SZ - 1) & ~(HUGE_SZ - 1), b = hi & ~(HUGE_SZ - 1);
 	if (b <= a)
 		return;
 	madvise((void *)a, b - a, MADV_HUGEPAGE); /* a hint: it may fail, and memory is memory */
