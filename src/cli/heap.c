@@ -29,7 +29,7 @@ void heap_short_run_end(void)
 {
 }
 #else
-#define HUGE_SZ ((uintptr_t)2 << 20)
+#define HUGE_SZ ((uintptr_t)BIGFILE_HUGE_PAGE)
 #define BRK_STEP ((size_t)64 << 20)
 #define REGION ((size_t)1 << 30)
 

@@ -10,7 +10,7 @@
 #include <unistd.h>
 #include <libdeflate.h>
 
-#define HUGE_SZ ((size_t)2 << 20)
+#define HUGE_SZ BIGFILE_HUGE_PAGE
 
 static size_t page_round(size_t n)
 {

@@ -26,6 +26,9 @@ struct bigfile {
 int bigfile_open(struct bigfile *f, const char *path, size_t max_bytes, size_t padding);
 void bigfile_close(struct bigfile *f);
 
+/* The size of a transparent huge page on x86-64, and the alignment that makes one possible. */
+#define BIGFILE_HUGE_PAGE ((size_t)2 << 20)
+
 /* An anonymous zeroed mapping of at least n bytes (nothing reserved until touched); from 256 KiB up, whole 2 MiB
  * blocks, 2 MiB-aligned and marked for huge pages (one fault per 2 MiB instead of 512: zeroing 2 MiB costs less
  * than 64 faults). Unmap with munmap(p, *maplen). NULL on error. */
