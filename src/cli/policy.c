@@ -1,5 +1,7 @@
 #include "cli/policy.h"
 
+#include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,26 +30,149 @@ static void load_env_tags(struct tagdb *db, struct diag *d)
 	free(list);
 }
 
-static int policy_load_files(struct policy *p, const struct policy_args *a, struct diag *dp);
+/* Reading the tags files and reading --routes, --nsg and --nic-nsg (parse, recognise the shape, convert) do not
+ * depend on each other, and either can take longer than all the rest of a command: the files are read on a second
+ * thread while this one reads the tags. What each file's read reports is held, and printed where reading them one
+ * after the other would print it, so a command's output is the same either way: the tags' errors first (and only
+ * them: the rest names tags, so it is not reported), then each file's where its turn comes. A file never reached
+ * (the loading stopped before it) says nothing, as it was never read. */
+struct held {
+	struct diag d; /* a copy of the real one, printing into text */
+	FILE *mem;
+	char *text;
+	size_t len;
+};
+
+/* Hold what is reported on like's behalf. Without memory for that, it is printed at once (the order may then
+ * differ, nothing is lost). */
+static void held_begin(struct held *h, const struct diag *like)
+{
+	*h = (struct held){ .d = *like };
+	h->d.errors = 0;
+	if (like->out && (h->mem = open_memstream(&h->text, &h->len)))
+		h->d.out = h->mem;
+}
+
+/* Print what was held to d (as d would have printed it) and count its errors there; or, with d NULL, drop it. */
+static void held_end(struct held *h, struct diag *d)
+{
+	if (h->mem)
+		fclose(h->mem);
+	if (d && d->out && h->len)
+		fwrite(h->text, 1, h->len, d->out);
+	if (d)
+		d->errors += h->d.errors;
+	free(h->text);
+	*h = (struct held){ 0 };
+}
+
+/* A shapes_open done ahead of its turn: --routes, --nsg, --nic-nsg. */
+enum { AHEAD_ROUTES, AHEAD_NSG, AHEAD_NIC, NAHEAD };
+struct ahead {
+	const char *arg;
+	struct held h;
+	struct shape_pick pk;
+	int rc;
+	bool read;
+};
+
+static void ahead_read(struct ahead *r, const char *arg, enum shape_kind kind, size_t max_bytes, const struct diag *d)
+{
+	held_begin(&r->h, d);
+	r->h.d.file = arg;
+	r->arg = arg;
+	r->rc = shapes_load(arg, kind, max_bytes, &r->pk, &r->h.d);
+	r->read = true;
+}
+
+/* Its turn: shapes_open's effect on d, with what the read reported. */
+static int ahead_open(struct ahead *r, struct shape_open *x, struct diag *d)
+{
+	held_end(&r->h, d);
+	r->read = false;
+	if (r->rc < 0)
+		return -1;
+	x->saved = *d;
+	x->pk = r->pk;
+	r->pk = (struct shape_pick){ 0 };
+	d->file = r->arg;
+	shapes_pick_diag(&x->pk, d);
+	return 0;
+}
+
+/* Never reached: dropped unsaid. */
+static void ahead_drop(struct ahead *r)
+{
+	if (!r->read)
+		return;
+	held_end(&r->h, NULL);
+	shapes_pick_free(&r->pk);
+	r->read = false;
+}
+
+static void load_tags_into(struct tagdb *db, const struct policy_args *a, struct diag *d)
+{
+	for (int i = 0; i < a->ntags; i++)
+		tagdb_load_file(db, a->tags[i], d);
+	if (a->ntags == 0)
+		load_env_tags(db, d);
+}
+
+struct ahead_job {
+	const struct policy_args *a;
+	struct ahead *ah;
+	struct diag like;
+};
+
+static void *ahead_thread(void *arg)
+{
+	const struct ahead_job *j = arg;
+	if (j->a->routes)
+		ahead_read(&j->ah[AHEAD_ROUTES], j->a->routes, SHAPE_RT, RT_MAX_BYTES, &j->like);
+	if (j->a->nsg)
+		ahead_read(&j->ah[AHEAD_NSG], j->a->nsg, SHAPE_NSG, NSG_MAX_BYTES, &j->like);
+	if (j->a->nic_nsg)
+		ahead_read(&j->ah[AHEAD_NIC], j->a->nic_nsg, SHAPE_NSG, NSG_MAX_BYTES, &j->like);
+	return NULL;
+}
+
+/* Start the files' reads on a second thread, on another CPU than this one's when there is one (left to
+ * itself, the kernel first queues a new thread behind this one, here for milliseconds). Its stack is as large
+ * as a main thread's usually is: reading a file recurses as deep as its JSON nests. False: no thread; read them
+ * here. */
+static bool ahead_start(pthread_t *th, struct ahead_job *j)
+{
+	pthread_attr_t at;
+	cpu_set_t cpus;
+	int me = sched_getcpu();
+	if (pthread_attr_init(&at))
+		return false;
+	pthread_attr_setstacksize(&at, (size_t)8 << 20);
+	if (me >= 0 && me < CPU_SETSIZE && !sched_getaffinity(0, sizeof(cpus), &cpus) && CPU_COUNT(&cpus) > 1) {
+		CPU_CLR(me, &cpus);
+		pthread_attr_setaffinity_np(&at, sizeof(cpus), &cpus);
+	}
+	json_object_seed(0); /* jansson's hash seed, set once, before a second thread may make an object */
+	bool ok = !pthread_create(th, &at, ahead_thread, j);
+	pthread_attr_destroy(&at);
+	return ok;
+}
 
 int policy_load_tags(struct tagdb *db, const struct policy_args *a)
 {
 	struct diag d = { .out = stderr };
 	*db = (struct tagdb){ 0 };
-	for (int i = 0; i < a->ntags; i++)
-		tagdb_load_file(db, a->tags[i], &d);
-	if (a->ntags == 0)
-		load_env_tags(db, &d);
+	load_tags_into(db, a, &d);
 	return d.errors ? -1 : 0;
 }
 
 /* --routes / --nsg are read through the shapes table (model/shapes.h); effective output (SHAPE_F_EFFECTIVE)
  * goes to its own readers (model/effective.h). */
 /* --routes: a route table, or an effective route table (the whole FIB). */
-static bool load_routes(struct policy *p, const char *arg, struct diag *d)
+static bool load_routes(struct policy *p, struct ahead *r, struct diag *d)
 {
 	struct shape_open x;
-	if (shapes_open(&x, arg, SHAPE_RT, RT_MAX_BYTES, d) < 0)
+	if (ahead_open(r, &x, d) < 0)
 		return false;
 	int rc = x.pk.flags & SHAPE_F_EFFECTIVE ? effective_routes_load_json(&p->rt, x.pk.canon, x.pk.file, d)
 						 : rt_load_json(&p->rt, x.pk.canon, x.pk.file, &p->tags, d);
@@ -57,10 +182,10 @@ static bool load_routes(struct policy *p, const char *arg, struct diag *d)
 
 /* --nsg: an NSG in any shape, or effective security rules, which hold the subnet's and the NIC's NSG (so no
  * --nic-nsg). */
-static void load_nsg(struct policy *p, const struct policy_args *a, struct diag *d)
+static void load_nsg(struct policy *p, const struct policy_args *a, struct ahead *r, struct diag *d)
 {
 	struct shape_open x;
-	if (shapes_open(&x, a->nsg, SHAPE_NSG, NSG_MAX_BYTES, d) < 0)
+	if (ahead_open(r, &x, d) < 0)
 		return;
 	if (x.pk.flags & SHAPE_F_EFFECTIVE) {
 		p->effective_nsg = true;
@@ -107,6 +232,23 @@ static char *vnet_from_routes(const struct route_table *rt)
 	return csv;
 }
 
+static int policy_load_files(struct policy *p, const struct policy_args *a, struct ahead *ah, struct diag *dp);
+
+/* --parameters: an ARM deploymentParameters file, for templates given as --routes / --nsg (shapes.c). */
+static json_t *load_parameters(const char *file, struct diag *d)
+{
+	d->file = file;
+	json_t *params = jsonin_load_file(file, 16u << 20, d);
+	if (params && (!json_is_object(json_object_get(params, "parameters")) || armtmpl_is_template(params))) {
+		diag_err(d, "parameters", "not an ARM parameters file (deploymentParameters: "
+			 "{\"parameters\": {\"NAME\": {\"value\": …}}})");
+		json_decref(params);
+		params = NULL;
+	}
+	d->file = NULL;
+	return params;
+}
+
 static int load_all(struct policy *p, const struct policy_args *a)
 {
 	struct diag d = { .out = stderr };
@@ -115,28 +257,29 @@ static int load_all(struct policy *p, const struct policy_args *a)
 		fprintf(stderr, "minet: --vnet CIDR[,CIDR…] is required (the virtual network's address space)\n");
 		return -1;
 	}
-	for (int i = 0; i < a->ntags; i++)
-		tagdb_load_file(&p->tags, a->tags[i], &d);
-	if (a->ntags == 0)
-		load_env_tags(&p->tags, &d);
-	if (d.errors)
-		return -1; /* everything below names tags: stop before reporting unknown ones */
-	json_t *params = NULL;
-	if (a->parameters) { /* for ARM templates given as --routes / --nsg (shapes.c) */
-		d.file = a->parameters;
-		params = jsonin_load_file(a->parameters, 16u << 20, &d);
-		if (params && (!json_is_object(json_object_get(params, "parameters")) || armtmpl_is_template(params))) {
-			diag_err(&d, "parameters", "not an ARM parameters file (deploymentParameters: "
-				 "{\"parameters\": {\"NAME\": {\"value\": …}}})");
-			json_decref(params);
-			params = NULL;
-		}
-		d.file = NULL;
-		if (!params)
-			return -1;
+	/* the parameters first, held: a template given as --routes or --nsg is read with them */
+	struct held ph;
+	held_begin(&ph, &d);
+	json_t *params = a->parameters ? load_parameters(a->parameters, &ph.d) : NULL;
+	struct ahead ah[NAHEAD] = { 0 };
+	struct ahead_job job = { .a = a, .ah = ah, .like = d };
+	pthread_t th;
+	bool threaded = false;
+	if (!a->parameters || params) {
 		shapes_set_arm_parameters(params);
+		if (!(threaded = ahead_start(&th, &job)))
+			ahead_thread(&job);
 	}
-	int rc = policy_load_files(p, a, &d);
+	load_tags_into(&p->tags, a, &d);
+	if (threaded)
+		pthread_join(th, NULL);
+	int rc = -1;
+	/* everything below names tags: after their errors, nothing else is reported */
+	held_end(&ph, d.errors ? NULL : &d);
+	if (!d.errors)
+		rc = policy_load_files(p, a, ah, &d);
+	for (int i = 0; i < NAHEAD; i++)
+		ahead_drop(&ah[i]);
 	shapes_set_arm_parameters(NULL);
 	json_decref(params);
 	return rc;
@@ -153,12 +296,12 @@ int policy_load(struct policy *p, const struct policy_args *a)
 }
 
 /* The route table, the address world and the NSGs (after the tags). */
-static int policy_load_files(struct policy *p, const struct policy_args *a, struct diag *dp)
+static int policy_load_files(struct policy *p, const struct policy_args *a, struct ahead *ah, struct diag *dp)
 {
 	struct diag d = *dp;
 	char *derived = NULL;
 	if (a->routes)
-		p->has_rt = load_routes(p, a->routes, &d);
+		p->has_rt = load_routes(p, &ah[AHEAD_ROUTES], &d);
 	const char *vnet = a->vnet;
 	if (!vnet) {
 		if (!p->has_rt || !p->rt.effective || !(vnet = derived = vnet_from_routes(&p->rt))) {
@@ -190,10 +333,10 @@ static int policy_load_files(struct policy *p, const struct policy_args *a, stru
 	if (a->asg && (p->has_asg = asg_load_file(&p->asg, a->asg, &d) == 0))
 		p->env.asgs = &p->asg;
 	if (a->nsg)
-		load_nsg(p, a, &d);
+		load_nsg(p, a, &ah[AHEAD_NSG], &d);
 	if (a->nic_nsg && !p->effective_nsg) {
 		struct shape_open x;
-		if (!shapes_open(&x, a->nic_nsg, SHAPE_NSG, NSG_MAX_BYTES, &d)) {
+		if (!ahead_open(&ah[AHEAD_NIC], &x, &d)) {
 			if (x.pk.flags & SHAPE_F_EFFECTIVE)
 				diag_err(&d, NULL, "effective security rules hold the subnet's and the network interface's "
 					 "NSG: give them with --nsg alone");
