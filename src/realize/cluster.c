@@ -27,6 +27,7 @@
 
 #define FABRIC_GW "169.254.0.1" /* the fabric's side of every link */
 #define DNSMASQ "/usr/sbin/dnsmasq"
+#define AGENT_READY_S 15 /* how long `up` waits for the agents to answer after starting them */
 
 const char *cluster_ns(char *buf, size_t n, const char *cluster, const char *host)
 {
@@ -306,7 +307,6 @@ int cluster_up(const struct lab *lab, const char *topology_text, const char *bin
 	char ns[128], path[512], *err = NULL, *script = NULL;
 	json_t *pids = json_object(), *state = NULL;
 	int rc;
-	double t0 = monotonic_seconds();
 
 	cluster_dir(u.dir, sizeof(u.dir), lab->name);
 	cluster_ns(ns, sizeof(ns), lab->name, "fabric");
@@ -438,13 +438,16 @@ int cluster_up(const struct lab *lab, const char *topology_text, const char *bin
 	if (start_processes(&u, bindir, pids) < 0)
 		goto rollback;
 
-	/* Ready when every agent answers a TCP probe from the host VIP. */
+	/* Ready when every agent answers a TCP probe from the host VIP, within AGENT_READY_S of their start (the
+	 * setup before it does not count: under a sanitizer on a loaded machine it alone can take seconds). An agent
+	 * that exits is seen at once. */
+	double t0 = monotonic_seconds();
 	int self = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
 	netns_enter(u.fabric_fd);
 	for (size_t i = 0; i < lab->nnodes; i++)
 		while (!tcp_probe(lab->host_vip, lab->hosts[i].addr, lab->probe_port, 100)) {
 			pid_t agent = (pid_t)json_integer_value(json_object_get(pids, lab->hosts[i].name));
-			if (monotonic_seconds() - t0 > 10 || waitpid(agent, NULL, WNOHANG) == agent) {
+			if (monotonic_seconds() - t0 > AGENT_READY_S || waitpid(agent, NULL, WNOHANG) == agent) {
 				netns_enter(self);
 				close(self);
 				fprintf(msg, "minet: the agent of %s does not answer (see %s/logs/%s.log)\n",

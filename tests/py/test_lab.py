@@ -1027,7 +1027,7 @@ class TestUpDown(unittest.TestCase):
         with open(os.path.join(bindir, "minet-agent"), "w") as f:
             f.write("#!/bin/sh\nexec sleep 300\n")
         os.chmod(os.path.join(bindir, "minet-agent"), 0o755)
-        # up waits 10 s for the agents, then rolls back; the fake agents sleep 300 s, so a timeout well under that
+        # up waits 15 s for the agents (AGENT_READY_S), then rolls back; the fake agents sleep 300 s, so a timeout well under that
         # proves up gave up by itself (a hang bound, not a timing)
         r = subprocess.run([os.path.join(bindir, "minet"), "up", "--name", name], capture_output=True, text=True,
                            timeout=200)
