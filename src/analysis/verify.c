@@ -578,7 +578,7 @@ int verify_run(const struct verify_input *in, struct verify_report *out, struct 
 	rc = 0;
 	goto out;
 oom:
-	diag_err(d, NULL, "out of memory");
+	diag_oom(d, NULL);
 	rc = -2;
 out:
 	stages_free(&st[0]);

@@ -22,7 +22,7 @@ static void load_env_tags(struct tagdb *db, struct diag *d)
 		return;
 	char *list = strdup(env), *save = NULL;
 	if (!list) {
-		diag_err(d, NULL, "out of memory");
+		diag_oom(d, NULL);
 		return;
 	}
 	for (char *f = strtok_r(list, ":", &save); f; f = strtok_r(NULL, ":", &save))

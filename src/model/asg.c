@@ -1,6 +1,7 @@
 /* Application security group membership (asg.h). */
 #include "model/asg.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -97,7 +98,7 @@ static void load_map(struct asg_map *m, json_t *root, struct diag *d)
 		}
 		struct asg_entry *e = entry(m, k);
 		if (!e) {
-			diag_err(d, NULL, "out of memory");
+			diag_oom(d, NULL);
 			return;
 		}
 		json_array_foreach(v, i, a) {
@@ -105,7 +106,7 @@ static void load_map(struct asg_map *m, json_t *root, struct diag *d)
 			if (!json_is_string(a))
 				diag_err(d, ip, "expected a string, found %s", jsonin_typename(a));
 			else if (add_member(e, json_string_value(a), ip, d) < 0 && !d->errors)
-				diag_err(d, NULL, "out of memory");
+				diag_oom(d, NULL);
 		}
 	}
 }
@@ -172,7 +173,7 @@ static void load_nic(struct asg_map *m, json_t *nic, const char *path, struct di
 			char ap[P + 128];
 			if (!e || add_member(e, addr, jsonin_path(ap, sizeof(ap), cbase, "privateIPAddress"), d) < 0) {
 				if (d->errors == before)
-					diag_err(d, NULL, "out of memory");
+					diag_oom(d, NULL);
 			}
 		}
 	}
@@ -211,7 +212,7 @@ int asg_load_json(struct asg_map *m, json_t *root, const char *file, struct diag
 		ipset_normalize(&m->e[i].members);
 	m->file = strdup(file ? file : "-");
 	if (d->errors == before && !m->file)
-		diag_err(d, NULL, "out of memory");
+		diag_oom(d, NULL);
 	if (d->errors != before) {
 		asg_free(m);
 		return -1;
@@ -229,9 +230,10 @@ int asg_load_file(struct asg_map *m, const char *path, struct diag *d)
 	d->file = path;
 	char *buf = jsonin_read_file(path, ASG_MAX_BYTES, 0, &len, d);
 	if (buf) {
+		errno = 0;
 		json_t *root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &err);
 		if (!root)
-			diag_err(d, NULL, "line %d, column %d: %s", err.line, err.column, err.text);
+			jsonin_load_error(d, &err);
 		else
 			rc = asg_load_json(m, root, path, d);
 		json_decref(root);

@@ -19,3 +19,13 @@ void diag_err(struct diag *d, const char *path, const char *fmt, ...)
 	fputc('\n', d->out);
 	va_end(ap);
 }
+
+void diag_oom(struct diag *d, const char *path)
+{
+	if (d->oom_said) {
+		d->errors++;
+		return;
+	}
+	d->oom_said = true;
+	diag_err(d, path, "out of memory");
+}

@@ -280,7 +280,7 @@ static int eff_addr(json_t *r, const char *base, const char *expanded_key, const
 	ipset_normalize(&f->own);
 	return d->errors != before ? -1 : 0;
 oom:
-	diag_err(d, base, "out of memory");
+	diag_oom(d, base);
 	return -1;
 }
 
@@ -358,7 +358,7 @@ static int eff_rule(json_t *e, const char *path, json_t *tm, const struct netenv
 	 * prefix: the default rules are the ones at 65000 and above. */
 	r->is_default = !strncasecmp(name, "defaultSecurityRules/", 21) || r->priority >= 65000;
 	if (!r->name || !r->json_path) {
-		diag_err(d, path, "out of memory");
+		diag_oom(d, path);
 		return -1;
 	}
 	return 0;
@@ -462,7 +462,7 @@ static int eff_entry(json_t *e, const char *path, const char *file, const struct
 	}
 	struct nsg *g = &lv->g;
 	if (!(g->rules = calloc(n + NSG_NDEFAULT + 2, sizeof(*g->rules)))) {
-		diag_err(d, path, "out of memory");
+		diag_oom(d, path);
 		json_decref(owned_tm);
 		return -1;
 	}
@@ -483,7 +483,7 @@ static int eff_entry(json_t *e, const char *path, const char *file, const struct
 		bool have = false;
 		if (nsg_default_rule(r, i, env) < 0) {
 			nsg_rule_free(r);
-			diag_err(d, path, "out of memory");
+			diag_oom(d, path);
 			break;
 		}
 		for (size_t j = 0; j < g->n && !have; j++)
@@ -506,7 +506,7 @@ static int eff_entry(json_t *e, const char *path, const char *file, const struct
 			continue;
 		struct nsg_rule *r = &g->rules[g->n++];
 		if (nsg_default_rule(r, dir == DIR_IN ? 2 : 5, env) < 0)
-			diag_err(d, path, "out of memory");
+			diag_oom(d, path);
 		r->priority = 65535;
 	}
 	nsgref = jget(e, "networkSecurityGroup", NULL);
@@ -519,12 +519,12 @@ static int eff_entry(json_t *e, const char *path, const char *file, const struct
 	g->file = strdup(file ? file : "-");
 	if (d->errors != before || !g->name || !g->file) {
 		if (d->errors == before)
-			diag_err(d, path, "out of memory");
+			diag_oom(d, path);
 		nsg_free(g);
 		return -1;
 	}
 	if (order_rules(g) < 0) {
-		diag_err(d, path, "out of memory");
+		diag_oom(d, path);
 		nsg_free(g);
 		return -1;
 	}
@@ -556,7 +556,7 @@ int effective_nsg_load_json(struct nsg *subnet, bool *has_subnet, struct nsg *ni
 	}
 	struct level *lv = calloc(n, sizeof(*lv));
 	if (!lv) {
-		diag_err(d, NULL, "out of memory");
+		diag_oom(d, NULL);
 		return -1;
 	}
 	for (size_t i = 0; i < n; i++) {
@@ -723,7 +723,7 @@ static int eff_route(json_t *e, const char *path, struct route_table *rt, size_t
 			size_t nc = *cap ? *cap * 2 : 64;
 			struct route *nr = realloc(rt->routes, nc * sizeof(*nr));
 			if (!nr) {
-				diag_err(d, path, "out of memory");
+				diag_oom(d, path);
 				break;
 			}
 			rt->routes = nr;
@@ -737,7 +737,7 @@ static int eff_route(json_t *e, const char *path, struct route_table *rt, size_t
 		r->json_path = user_path(d, ip);
 		r->source = strdup(source ? source : "");
 		if (!r->name || !r->prefix_text || !r->json_path || !r->source || (hop_text && !r->hop_ip_text))
-			diag_err(d, path, "out of memory");
+			diag_oom(d, path);
 	}
 	free(hop_text);
 	return d->errors != before ? -1 : 0;
@@ -767,7 +767,7 @@ int effective_routes_load_json(struct route_table *rt, json_t *root, const char 
 	rt->name = strdup("effective routes");
 	rt->file = strdup(file ? file : "-");
 	if (d->errors == before && (!rt->routes || !rt->name || !rt->file))
-		diag_err(d, NULL, "out of memory");
+		diag_oom(d, NULL);
 	if (d->errors != before) {
 		rt_free(rt);
 		return -1;

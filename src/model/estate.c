@@ -601,7 +601,7 @@ static void load_parts(struct estate *e, struct parts *ps, int threads, struct d
 		free(p->msgs);
 	}
 	if (oom)
-		diag_err(d, NULL, "out of memory");
+		diag_oom(d, NULL);
 }
 
 /* padding: bytes readable after buf[len]; drop: buf is an anonymous mapping whose read pages may go. */
@@ -646,11 +646,11 @@ static int load(struct estate *e, const char *buf, size_t len, size_t padding, b
 	if (!values && d->errors == before)
 		diag_err(d, NULL, "empty file: expected Azure Resource Graph output");
 	if (r.oom)
-		diag_err(d, NULL, "out of memory");
+		diag_oom(d, NULL);
 	if (d->errors == before &&
 	    (index_build(e, &e->ivnet, vnet_id, e->nvnets) < 0 || index_build(e, &e->insg, nsg_id, e->nnsgs) < 0 ||
 	     index_build(e, &e->irt, rt_id, e->nrts) < 0))
-		diag_err(d, NULL, "out of memory");
+		diag_oom(d, NULL);
 	if (d->errors == before) {
 		check_unique(e, &e->ivnet, vnet_id, e->nvnets, "virtual network", d);
 		check_unique(e, &e->insg, nsg_id, e->nnsgs, "network security group", d);

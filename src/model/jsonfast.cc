@@ -4,13 +4,14 @@
 // two could disagree makes build() give up, and the text goes to json_loadb, which then accepts or reports it as
 // it always did.
 #include "model/jsonfast.h"
+#include "model/svarray.h"
 
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
 #include <strings.h>
 #include <memory>
 #include <simdjson.h>
-#include <vector>
 
 using namespace simdjson;
 
@@ -43,23 +44,25 @@ bool check(dom::element e)
 		dom::object obj;
 		if (e.get_object().get(obj))
 			return false;
-		// repeated keys: sorted on the stack for an object of a usual size, in a vector for a larger one
+		// repeated keys: sorted on the stack for an object of a usual size, in an sv_array for a larger one
 		constexpr size_t FEW = 32;
 		std::string_view few[FEW];
-		std::vector<std::string_view> many;
+		sv_array many;
 		size_t n = 0;
 		for (dom::key_value_pair kv : obj) {
 			if (has_nul(kv.key) || !check(kv.value))
 				return false;
 			if (n == FEW)
-				many.assign(few, few + FEW);
+				for (std::string_view s : few)
+					if (!many.push(s))
+						return false; // out of memory: json_loadb decides
 			if (n < FEW)
 				few[n] = kv.key;
-			else
-				many.push_back(kv.key);
+			else if (!many.push(kv.key))
+				return false;
 			n++;
 		}
-		std::string_view *k = n <= FEW ? few : many.data();
+		std::string_view *k = n <= FEW ? few : many.begin();
 		std::sort(k, k + n);
 		return std::adjacent_find(k, k + n) == k + n;
 	}
@@ -270,5 +273,8 @@ extern "C" json_t *jsonfast_loadb_pruned(const char *buf, size_t len, size_t pad
 	if (parser && !has_escaped_surrogate(buf, len) &&
 	    !parser->parse(buf, len, padding < SIMDJSON_PADDING).get(root) && (root.is_object() || root.is_array()))
 		t = build(root, rules_met(root, rules, nrules));
-	return t ? t : json_loadb(buf, len, JSON_REJECT_DUPLICATES, err);
+	if (t)
+		return t;
+	errno = 0; // set by a failed allocation above; the caller asks it whether json_loadb ran out of memory
+	return json_loadb(buf, len, JSON_REJECT_DUPLICATES, err);
 }

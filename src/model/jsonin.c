@@ -11,6 +11,14 @@
 
 #include "model/jsonfast.h"
 
+void jsonin_load_error(struct diag *d, const json_error_t *err)
+{
+	if (errno == ENOMEM || json_error_code(err) == json_error_out_of_memory)
+		diag_oom(d, NULL);
+	else
+		diag_err(d, NULL, "line %d, column %d: %s", err->line, err->column, err->text);
+}
+
 /* buf is readable up to len + padding (jsonfast.h: with JSONFAST_PADDING it is not copied). */
 static json_t *parse(const char *buf, size_t len, size_t padding, struct diag *d)
 {
@@ -21,7 +29,7 @@ static json_t *parse(const char *buf, size_t len, size_t padding, struct diag *d
 	}
 	json_t *root = jsonfast_loadb(buf, len, padding, &err); /* json_loadb's tree and errors, faster */
 	if (!root) {
-		diag_err(d, NULL, "line %d, column %d: %s", err.line, err.column, err.text);
+		jsonin_load_error(d, &err);
 		return NULL;
 	}
 	if (!json_is_object(root)) {

@@ -10,6 +10,10 @@
 /* Parse a whole file (at most max_bytes) or a buffer. On failure report to d and return NULL. */
 json_t *jsonin_load_file(const char *path, size_t max_bytes, struct diag *d);
 json_t *jsonin_load_buf(const char *buf, size_t len, struct diag *d);
+/* What json_loadb (or jsonfast_loadb, jsonfast.h) refused: "line L, column C: why"; or, when memory ran out while
+ * it read (errno ENOMEM, or jansson's own out-of-memory code), "out of memory" (jansson then names a place and a
+ * reason that are not the text's). Call it with errno as the load left it, set to 0 before the load. */
+void jsonin_load_error(struct diag *d, const json_error_t *err);
 /* Read a whole regular file of at most max_bytes, followed by `padding` zero bytes; a gzip file is
  * inflated (at most max_bytes after inflating). NULL on error (reported). The caller frees the buffer. */
 char *jsonin_read_file(const char *path, size_t max_bytes, size_t padding, size_t *len, struct diag *d);

@@ -74,7 +74,7 @@ int netenv_init(struct netenv *env, const struct tagdb *tags, const char *vnet_c
 		if (!nv || ipset_add_cidr(&env->vnet_set, &c) < 0) {
 			free(nv ? nv : env->vnet);
 			env->vnet = NULL;
-			diag_err(d, NULL, "out of memory");
+			diag_oom(d, NULL);
 			break;
 		}
 		env->vnet = nv;

@@ -150,7 +150,7 @@ static int parse_asgs(json_t *asg, const char *path, const char *rule, const str
 	f->text = t;
 	return 0;
 oom:
-	diag_err(d, path, "out of memory");
+	diag_oom(d, path);
 	return -1;
 }
 
@@ -241,7 +241,7 @@ static int parse_addr(json_t *props, const char *base, const struct side_keys *k
 	f->set = &f->own;
 	return d->errors != before ? -1 : 0;
 oom:
-	diag_err(d, base, "out of memory");
+	diag_oom(d, base);
 	return -1;
 }
 
@@ -301,7 +301,7 @@ int port_field_parse(struct port_field *f, const char *one, const char *one_path
 	f->any = f->n == 1 && f->r[0].lo == 0 && f->r[0].hi == 65535;
 	return 0;
 oom:
-	diag_err(d, many ? many_path : one_path, "out of memory");
+	diag_oom(d, many ? many_path : one_path);
 	return -1;
 }
 
@@ -541,7 +541,7 @@ int nsg_load_json(struct nsg *g, json_t *root, const char *file, const struct ne
 			 "%zu rules; an NSG holds at most %d", n, NSG_MAX_RULES);
 	g->rules = calloc(n + 6, sizeof(*g->rules));
 	if (!g->rules) {
-		diag_err(d, NULL, "out of memory");
+		diag_oom(d, NULL);
 		return -1;
 	}
 	jsonin_path(rbase, sizeof(rbase), base, "securityRules");
@@ -574,7 +574,7 @@ int nsg_load_json(struct nsg *g, json_t *root, const char *file, const struct ne
 				 side ? "destination" : "source", NSG_MAX_ADDRESSES);
 	for (i = 0; i < 6; i++)
 		if (nsg_default_rule(&g->rules[g->n++], i, env) < 0)
-			diag_err(d, NULL, "out of memory");
+			diag_oom(d, NULL);
 	g->name = strdup(name && *name ? name : "nsg");
 	g->file = strdup(file ? file : "-");
 	if (d->errors != before) {

@@ -219,7 +219,7 @@ int rt_load_json(struct route_table *rt, json_t *root, const char *file, const s
 			 "%zu routes; a route table holds at most %d", n, RT_MAX_ROUTES);
 	rt->routes = calloc(n ? n : 1, sizeof(*rt->routes));
 	if (!rt->routes) {
-		diag_err(d, NULL, "out of memory");
+		diag_oom(d, NULL);
 		return -1;
 	}
 	char rbase[64];

@@ -288,7 +288,7 @@ static int add_whole(json_t *v, const char *upath, struct shape_found *out, stru
 {
 	struct shape_item *it = shapes_add(out, str_of(v, "name"), json_incref(v));
 	if (!it || shapes_map_add(&it->map, "", upath, NULL) < 0) {
-		diag_err(d, upath, "out of memory");
+		diag_oom(d, upath);
 		return -1;
 	}
 	return 0;
@@ -403,7 +403,7 @@ static int conv_list(json_t *v, const char *upath, enum shape_kind kind, struct 
 		struct shape_item *it = shapes_add(out, parent ? parent : "", canon);
 		free(parent);
 		if (!it || shapes_map_add(&it->map, key, lp, NULL) < 0) {
-			diag_err(d, lp, "out of memory");
+			diag_oom(d, lp);
 			return -1;
 		}
 		return 0;
@@ -580,7 +580,7 @@ static int conv_ps_nsg(json_t *v, const char *upath, enum shape_kind kind, struc
 	}
 	return d->errors == before ? 0 : -1;
 oom:
-	diag_err(d, upath, "out of memory");
+	diag_oom(d, upath);
 	return -1;
 }
 
@@ -637,7 +637,7 @@ static int conv_ps_rt(json_t *v, const char *upath, enum shape_kind kind, struct
 	}
 	return 0;
 oom:
-	diag_err(d, upath, "out of memory");
+	diag_oom(d, upath);
 	return -1;
 }
 
@@ -830,7 +830,7 @@ static int tf_blocks(struct tf_res *r, const char *block, const char *ckey, cons
 		snprintf(cp, sizeof(cp), "properties.%s[%zu]", ckey, json_array_size(list));
 		json_t *c = json_is_object(e) ? tf_convert(e, ren) : json_incref(e);
 		if (!c || json_array_append_new(list, c) < 0 || shapes_map_add(&it->map, cp, ep, ren) < 0) {
-			diag_err(d, ep, "out of memory");
+			diag_oom(d, ep);
 			return -1;
 		}
 	}
@@ -854,7 +854,7 @@ static struct shape_item *tf_item(struct shape_found *out, const char *name, con
 	char p[512];
 	if (!it || (address && !(it->alt = strdup(address))) || shapes_map_add(&it->map, "", upath, NULL) < 0 ||
 	    shapes_map_add(&it->map, "name", jsonin_path(p, sizeof(p), upath, "name"), NULL) < 0) {
-		diag_err(d, upath, "out of memory");
+		diag_oom(d, upath);
 		return NULL;
 	}
 	return it;
@@ -965,7 +965,7 @@ static int conv_terraform(json_t *v, const char *upath, enum shape_kind kind, st
 		snprintf(q, sizeof(q), "properties.%s[%zu]", ckey, json_array_size(list));
 		json_t *c = tf_convert(r->values, ren);
 		if (!c || json_array_append_new(list, c) < 0 || shapes_map_add(&it->map, q, r->path, ren) < 0) {
-			diag_err(d, r->path, "out of memory");
+			diag_oom(d, r->path);
 			rc = -1;
 			break;
 		}
@@ -1012,7 +1012,7 @@ static int conv_arm(json_t *v, const char *upath, enum shape_kind kind, struct s
 		struct shape_item *it = shapes_add(out, name, json_incref(e));
 		if (!it || shapes_map_add(&it->map, "", user, NULL) < 0) {
 			json_decref(res);
-			diag_err(d, upath, "out of memory");
+			diag_oom(d, upath);
 			return -1;
 		}
 	}
@@ -1044,7 +1044,7 @@ static int conv_effective(json_t *v, const char *upath, enum shape_kind kind, st
 	struct shape_item *it = shapes_add(out, kind == SHAPE_NSG ? "effective-security-rules" : "effective-routes",
 					   json_incref(v));
 	if (!it || shapes_map_add(&it->map, "", upath, NULL) < 0) {
-		diag_err(d, upath, "out of memory");
+		diag_oom(d, upath);
 		return -1;
 	}
 	it->flags |= SHAPE_F_EFFECTIVE;
@@ -1250,7 +1250,7 @@ json_t *shapes_read(const char *file, size_t max_bytes, struct diag *d)
 					     sizeof(read_prune) / sizeof(read_prune[0]), &err);
 	free(buf);
 	if (!root)
-		diag_err(d, NULL, "line %d, column %d: %s", err.line, err.column, err.text);
+		jsonin_load_error(d, &err);
 	return root;
 }
 
@@ -1334,7 +1334,7 @@ int shapes_pick(json_t *root, const char *file, const char *sel, enum shape_kind
 	int rc = -1;
 	*pk = (struct shape_pick){ 0 };
 	if (!(pk->file = strdup(file))) {
-		diag_err(d, NULL, "out of memory");
+		diag_oom(d, NULL);
 		return -1;
 	}
 	if (shapes_dispatch(root, "", kind, &f, 0, d) < 0)
@@ -1385,7 +1385,7 @@ int shapes_load(const char *arg, enum shape_kind kind, size_t max_bytes, struct 
 	const char *sel;
 	*pk = (struct shape_pick){ 0 };
 	if (shapes_split_arg(arg, &file, &sel) < 0) {
-		diag_err(d, NULL, "out of memory");
+		diag_oom(d, NULL);
 		return -1;
 	}
 	json_t *root = shapes_read(file, max_bytes, d);

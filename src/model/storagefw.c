@@ -200,7 +200,7 @@ int sfw_load_json(struct storagefw *fw, json_t *root, const char *file, struct d
 	fw->ip = calloc(json_array_size(ips) + 1, sizeof(*fw->ip));
 	fw->vnet = calloc(json_array_size(vnets) + 1, sizeof(*fw->vnet));
 	if (!fw->ip || !fw->vnet) {
-		diag_err(d, path, "out of memory");
+		diag_oom(d, path);
 		goto out;
 	}
 	char q[512], rp[560];

@@ -174,7 +174,7 @@ static int parse_entry(json_t *e, const char *path, struct service_tag *t, struc
 	jsonin_path(pp, sizeof(pp), p, "addressPrefixes");
 	t->prefixes = malloc((json_array_size(prefixes) + 1) * sizeof(*t->prefixes));
 	if (!t->prefixes) {
-		diag_err(d, pp, "out of memory");
+		diag_oom(d, pp);
 		return -1;
 	}
 	size_t i;
@@ -188,7 +188,7 @@ static int parse_entry(json_t *e, const char *path, struct service_tag *t, struc
 		} else if (cidr_parse(json_string_value(v), &c, &why) < 0) {
 			diag_err(d, jsonin_index(ip, sizeof(ip), pp, i), "'%s': %s", json_string_value(v), why);
 		} else if (ipset_add_cidr(&t->set, &c) < 0) {
-			diag_err(d, pp, "out of memory");
+			diag_oom(d, pp);
 		} else {
 			t->prefixes[t->nprefixes++] = c;
 		}
@@ -198,7 +198,7 @@ static int parse_entry(json_t *e, const char *path, struct service_tag *t, struc
 	t->region = strdup(region);
 	t->system_service = strdup(svc);
 	if (!t->name || !t->region || !t->system_service)
-		diag_err(d, path, "out of memory");
+		diag_oom(d, path);
 	if (d->errors != before) {
 		tag_free(t);
 		return -1;
@@ -273,7 +273,7 @@ int tagdb_load_json(struct tagdb *db, json_t *root, const char *file, struct dia
 		return -1;
 	const char *fcopy = add_file(db, file);
 	if (!fcopy) {
-		diag_err(d, NULL, "out of memory");
+		diag_oom(d, NULL);
 		return -1;
 	}
 	json_t *cn = json_object_get(root, "changeNumber");
@@ -291,7 +291,7 @@ int tagdb_load_json(struct tagdb *db, json_t *root, const char *file, struct dia
 		}
 		t.file = fcopy;
 		if (push(db, &t) < 0) {
-			diag_err(d, path, "out of memory");
+			diag_oom(d, path);
 			break;
 		}
 	}

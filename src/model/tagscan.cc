@@ -7,10 +7,10 @@
 // repeated key (in any object), a missing or mistyped field, an escape, an integer outside int64, a trailing
 // value.
 #include "model/tagscan.h"
+#include "model/svarray.h"
 
 #include <cstring>
 #include <simdjson.h>
-#include <vector>
 
 using namespace simdjson;
 
@@ -18,7 +18,7 @@ namespace {
 
 struct scanner {
 	const char *end; // the end of the text (stage 1 guarantees every string closes before it)
-	std::vector<std::string_view> prefixes; // the current entry's, reused
+	sv_array prefixes; // the current entry's, reused
 };
 
 // The text of a string token at p (just after its opening quote), when it holds no escape.
@@ -201,7 +201,8 @@ int scan_props(scanner &sc, ondemand::object props, std::string_view *region, st
 				std::string_view s;
 				if (er.get(e) || !prefix_text(e, &s))
 					return -1;
-				sc.prefixes.push_back(s);
+				if (!sc.prefixes.push(s))
+					return -1; // read again by jsonin, which reports it (tags.c)
 			}
 			*have_prefixes = true;
 		} else if (!valid_any(sc, v)) {

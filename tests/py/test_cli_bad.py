@@ -3,12 +3,16 @@ exactly the stderr lines tests/fixtures/bad/expected.txt gives - every error of 
 the JSON path. Inputs too big to commit (> 1000 rules, > 4000 addresses, > 400 routes, > 25 tag routes, 50 MB) are
 generated here in a temporary directory.
 """
+import gzip
 import json
 import os
+import re
 import shlex
+import shutil
+import subprocess
 import unittest
 
-from cli_common import FIXTURES, run, tags_doc, tempdir
+from cli_common import FIXTURES, MINET, TAGS_2025, run, tags_doc, tempdir
 
 BAD = os.path.join(FIXTURES, "bad")
 GOOD = os.path.join(FIXTURES, "good")
@@ -190,6 +194,44 @@ class TestGenerated(unittest.TestCase):
         # Service Tags files may be bigger (64 MB); this one parses but is not one.
         self.check(["route", "--tags", "huge.json", "--vnet", "10.0.0.0/16", "--dst", "1.1.1.1"],
                    ["huge.json: values: missing: not a Service Tags file"])
+
+
+class TestOutOfMemory(unittest.TestCase):
+    """Memory that runs out is said as such, once, and nothing else: never a syntax error at a made-up place (jansson
+    names one when its allocations fail), never a page of the same line, never an abort (a C++ container throwing
+    std::bad_alloc under -fno-exceptions). A sweep of address-space limits (prlimit --as) meets it in every reader
+    of a run: the tags file (quick reader and jsonin), the NSG read on the second thread, the models built after."""
+
+    def test_limits_sweep(self):
+        probe = subprocess.run(["prlimit", "--as=%d" % (300 << 20), MINET, "--help"], capture_output=True)
+        if probe.returncode != 0:
+            self.skipTest("this build cannot run in 300 MB of address space (AddressSanitizer reserves terabytes)")
+        d = tempdir(self)
+        tags = d.path + "/tags.json"
+        with gzip.open(TAGS_2025, "rb") as src, open(tags, "wb") as dst:
+            shutil.copyfileobj(src, dst)
+        nsgf = d.write("nsg.json", nsg([rule("r%d" % i, 100 + i, sourceAddressPrefix="198.18.%d.0/24" % (i % 256),
+                                             destinationPortRange=str(1000 + i)) for i in range(1000)]))
+        seen = {"ok": 0, "oom": 0}
+        for tagsfile in (tags, TAGS_2025):
+            for mb in range(20, 200, 10):
+                args = ["flow", "--tags", tagsfile, "--vnet", "10.0.0.0/16", "--nsg", nsgf] + FLOW
+                p = subprocess.run(["prlimit", "--as=%d" % (mb << 20), MINET] + args, capture_output=True, text=True,
+                                   timeout=120)
+                with self.subTest(tags=os.path.basename(tagsfile), mb=mb):
+                    if p.returncode in (0, 1):
+                        seen["ok"] += 1
+                        continue
+                    self.assertEqual(p.returncode, 2, p.stderr)
+                    self.assertEqual(p.stdout, "")
+                    lines = p.stderr.splitlines()
+                    self.assertTrue(1 <= len(lines) <= 2, lines)  # one file's line, or the two files read at once
+                    for line in lines:
+                        self.assertRegex(line, r"^(%s|%s|nsg.json): ([^ ]+: )?(cannot read: )?out of memory$"
+                                         % (re.escape(tagsfile), re.escape(nsgf)))
+                    seen["oom"] += 1
+        self.assertGreater(seen["oom"], 0, "no limit was low enough to run out: the sweep proved nothing")
+        self.assertGreater(seen["ok"], 0, "no limit was high enough to answer")
 
 
 if __name__ == "__main__":
