@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cli/verbs.h"
+#include "model/jsonfast.h"
 
 #ifndef MINET_VERSION
 #define MINET_VERSION "0.1"
@@ -37,6 +38,7 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
+	jsonfast_init();
 	if (argc < 2) {
 		usage(stderr);
 		return 2;

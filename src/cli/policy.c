@@ -35,7 +35,8 @@ static void load_env_tags(struct tagdb *db, struct diag *d)
  * thread while this one reads the tags. What each file's read reports is held, and printed where reading them one
  * after the other would print it, so a command's output is the same either way: the tags' errors first (and only
  * them: the rest names tags, so it is not reported), then each file's where its turn comes. A file never reached
- * (the loading stopped before it) says nothing, as it was never read. */
+ * (the loading stopped before it) says nothing, as it was never read. Without the memory to hold what they may
+ * report, nothing is read ahead: each file is read at its turn. */
 struct held {
 	struct diag d; /* a copy of the real one, printing into text */
 	FILE *mem;
@@ -43,14 +44,15 @@ struct held {
 	size_t len;
 };
 
-/* Hold what is reported on like's behalf. Without memory for that, it is printed at once (the order may then
- * differ, nothing is lost). */
-static void held_begin(struct held *h, const struct diag *like)
+/* Hold what is reported on like's behalf. False: no memory to hold it (nothing to end). */
+static bool held_begin(struct held *h, const struct diag *like)
 {
 	*h = (struct held){ .d = *like };
 	h->d.errors = 0;
-	if (like->out && (h->mem = open_memstream(&h->text, &h->len)))
-		h->d.out = h->mem;
+	if (!like->out)
+		return true;
+	h->d.out = h->mem = open_memstream(&h->text, &h->len);
+	return h->mem != NULL;
 }
 
 /* Print what was held to d (as d would have printed it) and count its errors there; or, with d NULL, drop it. */
@@ -60,35 +62,42 @@ static void held_end(struct held *h, struct diag *d)
 		fclose(h->mem);
 	if (d && d->out && h->len)
 		fwrite(h->text, 1, h->len, d->out);
-	if (d)
+	if (d) {
 		d->errors += h->d.errors;
+		d->oom_said |= h->d.oom_said;
+	}
 	free(h->text);
 	*h = (struct held){ 0 };
 }
 
-/* A shapes_open done ahead of its turn: --routes, --nsg, --nic-nsg. */
+/* --routes, --nsg, --nic-nsg: shapes_open, done ahead of its turn (read) or at it. */
 enum { AHEAD_ROUTES, AHEAD_NSG, AHEAD_NIC, NAHEAD };
 struct ahead {
-	const char *arg;
+	const char *arg; /* NULL: not given */
+	enum shape_kind kind;
+	size_t max_bytes;
 	struct held h;
+	bool holding, read;
 	struct shape_pick pk;
 	int rc;
-	bool read;
 };
 
-static void ahead_read(struct ahead *r, const char *arg, enum shape_kind kind, size_t max_bytes, const struct diag *d)
+static void ahead_read(struct ahead *r)
 {
-	held_begin(&r->h, d);
-	r->h.d.file = arg;
-	r->arg = arg;
-	r->rc = shapes_load(arg, kind, max_bytes, &r->pk, &r->h.d);
+	r->h.d.file = r->arg;
+	r->rc = shapes_load(r->arg, r->kind, r->max_bytes, &r->pk, &r->h.d);
 	r->read = true;
 }
 
-/* Its turn: shapes_open's effect on d, with what the read reported. */
+/* Its turn: what shapes_open does to d, with what the read reported; or shapes_open itself when it was not read. */
 static int ahead_open(struct ahead *r, struct shape_open *x, struct diag *d)
 {
-	held_end(&r->h, d);
+	if (r->holding) {
+		held_end(&r->h, r->read ? d : NULL);
+		r->holding = false;
+	}
+	if (!r->read)
+		return shapes_open(x, r->arg, r->kind, r->max_bytes, d);
 	r->read = false;
 	if (r->rc < 0)
 		return -1;
@@ -103,11 +112,11 @@ static int ahead_open(struct ahead *r, struct shape_open *x, struct diag *d)
 /* Never reached: dropped unsaid. */
 static void ahead_drop(struct ahead *r)
 {
-	if (!r->read)
-		return;
-	held_end(&r->h, NULL);
-	shapes_pick_free(&r->pk);
-	r->read = false;
+	if (r->holding)
+		held_end(&r->h, NULL);
+	if (r->read)
+		shapes_pick_free(&r->pk);
+	r->holding = r->read = false;
 }
 
 static void load_tags_into(struct tagdb *db, const struct policy_args *a, struct diag *d)
@@ -118,21 +127,12 @@ static void load_tags_into(struct tagdb *db, const struct policy_args *a, struct
 		load_env_tags(db, d);
 }
 
-struct ahead_job {
-	const struct policy_args *a;
-	struct ahead *ah;
-	struct diag like;
-};
-
 static void *ahead_thread(void *arg)
 {
-	const struct ahead_job *j = arg;
-	if (j->a->routes)
-		ahead_read(&j->ah[AHEAD_ROUTES], j->a->routes, SHAPE_RT, RT_MAX_BYTES, &j->like);
-	if (j->a->nsg)
-		ahead_read(&j->ah[AHEAD_NSG], j->a->nsg, SHAPE_NSG, NSG_MAX_BYTES, &j->like);
-	if (j->a->nic_nsg)
-		ahead_read(&j->ah[AHEAD_NIC], j->a->nic_nsg, SHAPE_NSG, NSG_MAX_BYTES, &j->like);
+	struct ahead *ah = arg;
+	for (int i = 0; i < NAHEAD; i++)
+		if (ah[i].arg)
+			ahead_read(&ah[i]);
 	return NULL;
 }
 
@@ -140,7 +140,7 @@ static void *ahead_thread(void *arg)
  * itself, the kernel first queues a new thread behind this one, here for milliseconds). Its stack is as large
  * as a main thread's usually is: reading a file recurses as deep as its JSON nests. False: no thread; read them
  * here. */
-static bool ahead_start(pthread_t *th, struct ahead_job *j)
+static bool ahead_start(pthread_t *th, struct ahead *ah)
 {
 	pthread_attr_t at;
 	cpu_set_t cpus;
@@ -153,7 +153,7 @@ static bool ahead_start(pthread_t *th, struct ahead_job *j)
 		pthread_attr_setaffinity_np(&at, sizeof(cpus), &cpus);
 	}
 	json_object_seed(0); /* jansson's hash seed, set once, before a second thread may make an object */
-	bool ok = !pthread_create(th, &at, ahead_thread, j);
+	bool ok = !pthread_create(th, &at, ahead_thread, ah);
 	pthread_attr_destroy(&at);
 	return ok;
 }
@@ -257,27 +257,44 @@ static int load_all(struct policy *p, const struct policy_args *a)
 		fprintf(stderr, "minet: --vnet CIDR[,CIDR…] is required (the virtual network's address space)\n");
 		return -1;
 	}
-	/* the parameters first, held: a template given as --routes or --nsg is read with them */
+	struct ahead ah[NAHEAD] = {
+		[AHEAD_ROUTES] = { .arg = a->routes, .kind = SHAPE_RT, .max_bytes = RT_MAX_BYTES },
+		[AHEAD_NSG] = { .arg = a->nsg, .kind = SHAPE_NSG, .max_bytes = NSG_MAX_BYTES },
+		[AHEAD_NIC] = { .arg = a->nic_nsg, .kind = SHAPE_NSG, .max_bytes = NSG_MAX_BYTES },
+	};
+	/* Ahead: the parameters and the files, each reporting into its own hold (all, or nothing is read ahead). */
 	struct held ph;
-	held_begin(&ph, &d);
-	json_t *params = a->parameters ? load_parameters(a->parameters, &ph.d) : NULL;
-	struct ahead ah[NAHEAD] = { 0 };
-	struct ahead_job job = { .a = a, .ah = ah, .like = d };
+	bool ahead = held_begin(&ph, &d);
+	for (int i = 0; i < NAHEAD; i++)
+		if (ah[i].arg)
+			ahead = (ah[i].holding = held_begin(&ah[i].h, &d)) && ahead;
+	if (!ahead) {
+		held_end(&ph, NULL);
+		for (int i = 0; i < NAHEAD; i++)
+			ahead_drop(&ah[i]);
+	}
+	json_t *params = NULL;
 	pthread_t th;
 	bool threaded = false;
-	if (!a->parameters || params) {
-		shapes_set_arm_parameters(params);
-		if (!(threaded = ahead_start(&th, &job)))
-			ahead_thread(&job);
+	if (ahead) {
+		/* the parameters first: a template given as --routes or --nsg is read with them */
+		params = a->parameters ? load_parameters(a->parameters, &ph.d) : NULL;
+		if (!a->parameters || params) {
+			shapes_set_arm_parameters(params);
+			if (!(threaded = ahead_start(&th, ah)))
+				ahead_thread(ah);
+		}
 	}
 	load_tags_into(&p->tags, a, &d);
 	if (threaded)
 		pthread_join(th, NULL);
-	int rc = -1;
 	/* everything below names tags: after their errors, nothing else is reported */
-	held_end(&ph, d.errors ? NULL : &d);
-	if (!d.errors)
-		rc = policy_load_files(p, a, ah, &d);
+	if (ahead) {
+		held_end(&ph, d.errors ? NULL : &d);
+	} else if (!d.errors && a->parameters && (params = load_parameters(a->parameters, &d))) {
+		shapes_set_arm_parameters(params);
+	}
+	int rc = d.errors ? -1 : policy_load_files(p, a, ah, &d);
 	for (int i = 0; i < NAHEAD; i++)
 		ahead_drop(&ah[i]);
 	shapes_set_arm_parameters(NULL);

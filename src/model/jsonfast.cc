@@ -11,6 +11,7 @@
 #include <cstring>
 #include <strings.h>
 #include <memory>
+#include <pthread.h>
 #include <simdjson.h>
 
 using namespace simdjson;
@@ -247,32 +248,78 @@ bool has_escaped_surrogate(const char *buf, size_t len)
 	return false;
 }
 
-} // namespace
-
 extern "C" json_t *jsonfast_loadb(const char *buf, size_t len, size_t padding, json_error_t *err)
 {
 	return jsonfast_loadb_pruned(buf, len, padding, nullptr, 0, err);
 }
 
+// This thread's parser for documents up to KEEP_PARSER_BYTES (its buffers stay allocated), freed when the thread
+// ends. Held by a pthread key, not a thread_local object: a thread_local with a destructor registers it
+// (__cxa_thread_atexit) at its first use in a thread, and when that allocation fails glibc aborts the program; a
+// key's destructor runs at the end of every thread without one.
+pthread_key_t kept_key;
+pthread_once_t kept_once = PTHREAD_ONCE_INIT;
+
+void free_kept(void *p)
+{
+	delete static_cast<dom::parser *>(p);
+}
+
+void make_kept_key()
+{
+	if (pthread_key_create(&kept_key, free_kept))
+		kept_key = (pthread_key_t)-1;
+}
+
+// NULL when there is none and no memory for one (the caller makes its own).
+dom::parser *kept_parser()
+{
+	pthread_once(&kept_once, make_kept_key);
+	if (kept_key == (pthread_key_t)-1)
+		return nullptr;
+	auto *p = static_cast<dom::parser *>(pthread_getspecific(kept_key));
+	if (!p && (p = new (std::nothrow) dom::parser()) && pthread_setspecific(kept_key, p)) {
+		delete p;
+		p = nullptr;
+	}
+	return p;
+}
+
+void drop_kept(dom::parser *p)
+{
+	pthread_setspecific(kept_key, nullptr);
+	delete p;
+}
+
+} // namespace
+
+extern "C" void jsonfast_init(void)
+{
+	(void)get_active_implementation()->name(); // the CPU's implementation, chosen on first use (it may throw)
+}
+
 extern "C" json_t *jsonfast_loadb_pruned(const char *buf, size_t len, size_t padding,
 					 const struct jsonfast_prune *rules, size_t nrules, json_error_t *err)
 {
-	static thread_local std::unique_ptr<dom::parser> kept;
 	std::unique_ptr<dom::parser> own;
-	dom::parser *parser;
-	if (len <= KEEP_PARSER_BYTES) {
-		if (!kept)
-			kept.reset(new (std::nothrow) dom::parser());
-		parser = kept.get();
-	} else {
+	dom::parser *kept = len <= KEEP_PARSER_BYTES ? kept_parser() : nullptr, *parser = kept;
+	if (!parser) {
 		own.reset(new (std::nothrow) dom::parser());
 		parser = own.get();
 	}
 	dom::element root;
 	json_t *t = nullptr;
-	if (parser && !has_escaped_surrogate(buf, len) &&
-	    !parser->parse(buf, len, padding < SIMDJSON_PADDING).get(root) && (root.is_object() || root.is_array()))
-		t = build(root, rules_met(root, rules, nrules));
+	if (parser && !has_escaped_surrogate(buf, len)) {
+		if (parser->parse(buf, len, padding < SIMDJSON_PADDING).get(root)) {
+			// A parse that failed may leave the parser unfit for the next one: in simdjson 3.0.1, when its depth
+			// stacks cannot be allocated it keeps its capacity with null stacks, which the next parse writes
+			// through. A new one is made next time.
+			if (kept)
+				drop_kept(kept);
+		} else if (root.is_object() || root.is_array()) {
+			t = build(root, rules_met(root, rules, nrules));
+		}
+	}
 	if (t)
 		return t;
 	errno = 0; // set by a failed allocation above; the caller asks it whether json_loadb ran out of memory

@@ -34,6 +34,10 @@ json_t *jsonfast_loadb_pruned(const char *buf, size_t len, size_t padding, const
 
 #define JSONFAST_PADDING 64 /* SIMDJSON_PADDING */
 
+/* simdjson chooses the implementation for this CPU on first use, with allocations that throw std::bad_alloc (the
+ * end of the program here) when memory is short: call this at the start, when it is not. */
+void jsonfast_init(void);
+
 #ifdef __cplusplus
 }
 #endif

@@ -19,6 +19,35 @@ GOOD = os.path.join(FIXTURES, "good")
 FLOW = ["--direction", "inbound", "--protocol", "tcp", "--src", "1.2.3.4:1", "--dst", "10.0.0.4:80"]
 
 
+# Preloaded by a test: pthread_create or open_memstream fail on request, as they may when memory is short.
+SHIM = r"""
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+int pthread_create(pthread_t *t, const pthread_attr_t *a, void *(*f)(void *), void *arg)
+{
+	if (getenv("MINET_TEST_NO_THREAD"))
+		return EAGAIN;
+	int (*real)(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *) = dlsym(RTLD_NEXT, "pthread_create");
+	return real(t, a, f, arg);
+}
+
+FILE *open_memstream(char **p, size_t *n)
+{
+	if (getenv("MINET_TEST_NO_MEMSTREAM")) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	FILE *(*real)(char **, size_t *) = dlsym(RTLD_NEXT, "open_memstream");
+	return real(p, n);
+}
+"""
+
+
 def parse_expected(path):
     """[(args, [stderr lines])] from expected.txt."""
     cases, cur = [], None
@@ -86,6 +115,23 @@ class TestCorpus(unittest.TestCase):
                 self.assertEqual(p.returncode, 2, p.stdout)
                 self.assertEqual(p.stdout, "")
                 self.assertEqual(p.stderr.splitlines(), want)
+
+    def test_expected_messages_read_one_after_the_other(self):
+        # The files are read on a second thread, each into a hold (src/cli/policy.c). Without the thread
+        # (pthread_create fails) or without memory for the holds (open_memstream fails) the lines must be the same.
+        d = tempdir(self)
+        shim = os.path.join(d.path, "shim.so")
+        src = d.write("shim.c", SHIM)
+        subprocess.run(["cc", "-shared", "-fPIC", "-o", shim, src, "-ldl"], check=True)
+        env = dict(os.environ, LD_PRELOAD=shim)
+        if subprocess.run([MINET, "--version"], env=env, capture_output=True).returncode != 0:
+            self.skipTest("this build does not run with a preloaded library (AddressSanitizer wants to come first)")
+        for knob in ("MINET_TEST_NO_THREAD", "MINET_TEST_NO_MEMSTREAM"):
+            for args, want in parse_expected(os.path.join(BAD, "expected.txt")):
+                with self.subTest(knob=knob, args=" ".join(args)):
+                    p = subprocess.run([MINET] + full_args(args), cwd=BAD, capture_output=True, text=True,
+                                       env=dict(env, **{knob: "1"}), timeout=120)
+                    self.assertEqual((p.returncode, p.stdout, p.stderr.splitlines()), (2, "", want))
 
     def test_messages_name_file_and_path(self):
         # Every line of a file's errors starts with "FILE: " and (except whole-file errors) a JSON path.
@@ -197,41 +243,58 @@ class TestGenerated(unittest.TestCase):
 
 
 class TestOutOfMemory(unittest.TestCase):
-    """Memory that runs out is said as such, once, and nothing else: never a syntax error at a made-up place (jansson
-    names one when its allocations fail), never a page of the same line, never an abort (a C++ container throwing
-    std::bad_alloc under -fno-exceptions). A sweep of address-space limits (prlimit --as) meets it in every reader
-    of a run: the tags file (quick reader and jsonin), the NSG read on the second thread, the models built after."""
+    """Memory that runs out is said as such, once a file, and nothing else: never a syntax error at a made-up place
+    (jansson names one when its allocations fail), never a page of the same line, never an abort or a crash (a C++
+    container throwing std::bad_alloc under -fno-exceptions; a simdjson parser reused after it failed to allocate;
+    a thread_local destructor registered when memory is gone). Sweeps of address-space limits (prlimit --as) meet
+    it in every reader of a run: the tags file (quick reader and jsonin), the files read on the second thread, the
+    models built after."""
 
-    def test_limits_sweep(self):
+    def sweep(self, tagsfile, files, limits_kib):
+        names = [tagsfile] + [f for f in files.values()]
+        line = re.compile(r"^(%s): ([^ ]+: )?(cannot read: )?out of memory$" % "|".join(re.escape(n) for n in names))
+        seen = {"ok": 0, "oom": 0}
+        args = ["flow", "--tags", tagsfile, "--vnet", "10.0.0.0/16"]
+        for opt, f in files.items():
+            args += [opt, f]
+        for kib in limits_kib:
+            p = subprocess.run(["prlimit", "--as=%d" % (kib << 10), MINET] + args + FLOW, capture_output=True,
+                               text=True, timeout=120)
+            with self.subTest(tags=os.path.basename(tagsfile), kib=kib):
+                if p.returncode in (0, 1):
+                    seen["ok"] += 1
+                    continue
+                self.assertEqual(p.returncode, 2, p.stderr)
+                self.assertEqual(p.stdout, "")
+                lines = p.stderr.splitlines()
+                self.assertTrue(1 <= len(lines) <= len(names), lines)
+                for ln in lines:
+                    self.assertRegex(ln, line)
+                seen["oom"] += 1
+        self.assertGreater(seen["oom"], 0, "no limit was low enough to run out: the sweep proved nothing")
+        self.assertGreater(seen["ok"], 0, "no limit was high enough to answer")
+
+    def setUp(self):
         probe = subprocess.run(["prlimit", "--as=%d" % (300 << 20), MINET, "--help"], capture_output=True)
         if probe.returncode != 0:
             self.skipTest("this build cannot run in 300 MB of address space (AddressSanitizer reserves terabytes)")
-        d = tempdir(self)
-        tags = d.path + "/tags.json"
+        self.d = tempdir(self)
+        self.nsg = self.d.write("nsg.json", nsg([rule("r%d" % i, 100 + i,
+                                                      sourceAddressPrefix="198.18.%d.0/24" % (i % 256),
+                                                      destinationPortRange=str(1000 + i)) for i in range(1000)]))
+        self.rt = self.d.write("rt.json", rt([("r%d" % i, {"addressPrefix": "198.19.%d.0/24" % i,
+                                                            "nextHopType": "Internet"}) for i in range(250)]))
+
+    def test_published_tags_and_an_nsg(self):
+        tags = self.d.path + "/tags.json"
         with gzip.open(TAGS_2025, "rb") as src, open(tags, "wb") as dst:
             shutil.copyfileobj(src, dst)
-        nsgf = d.write("nsg.json", nsg([rule("r%d" % i, 100 + i, sourceAddressPrefix="198.18.%d.0/24" % (i % 256),
-                                             destinationPortRange=str(1000 + i)) for i in range(1000)]))
-        seen = {"ok": 0, "oom": 0}
         for tagsfile in (tags, TAGS_2025):
-            for mb in range(20, 200, 10):
-                args = ["flow", "--tags", tagsfile, "--vnet", "10.0.0.0/16", "--nsg", nsgf] + FLOW
-                p = subprocess.run(["prlimit", "--as=%d" % (mb << 20), MINET] + args, capture_output=True, text=True,
-                                   timeout=120)
-                with self.subTest(tags=os.path.basename(tagsfile), mb=mb):
-                    if p.returncode in (0, 1):
-                        seen["ok"] += 1
-                        continue
-                    self.assertEqual(p.returncode, 2, p.stderr)
-                    self.assertEqual(p.stdout, "")
-                    lines = p.stderr.splitlines()
-                    self.assertTrue(1 <= len(lines) <= 2, lines)  # one file's line, or the two files read at once
-                    for line in lines:
-                        self.assertRegex(line, r"^(%s|%s|nsg.json): ([^ ]+: )?(cannot read: )?out of memory$"
-                                         % (re.escape(tagsfile), re.escape(nsgf)))
-                    seen["oom"] += 1
-        self.assertGreater(seen["oom"], 0, "no limit was low enough to run out: the sweep proved nothing")
-        self.assertGreater(seen["ok"], 0, "no limit was high enough to answer")
+            self.sweep(tagsfile, {"--nsg": self.nsg}, range(20 << 10, 200 << 10, 10 << 10))
+
+    def test_small_tags_and_three_files_on_the_second_thread(self):
+        self.sweep(os.path.join(GOOD, "tags.json"), {"--routes": self.rt, "--nsg": self.nsg, "--nic-nsg": self.nsg},
+                   range(16 << 10, 100 << 10, 2 << 10))
 
 
 if __name__ == "__main__":
