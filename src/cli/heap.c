@@ -64,7 +64,7 @@ static void *volatile below_huge; /* that allocation (volatile: never read, it w
 
 static void brk_on_huge_pages(void)
 {
-	mallopt(M_ARENA_MAX, 1); /* a second thread (policy.c reads the tags on one) allocates here too, not in an
+	mallopt(M_ARENA_MAX, 1); /* a second thread (policy.c reads the files on one) allocates here too, not in an
 				  * arena of its own in 4 KiB pages */
 	mallopt(M_MMAP_THRESHOLD, 32 << 20); /* the largest it takes */
 	mallopt(M_TRIM_THRESHOLD, (int)(2 * BRK_STEP));
