@@ -36,48 +36,15 @@ static void load_env_tags(struct tagdb *db, struct diag *d)
  * after the other would print it, so a command's output is the same either way: the tags' errors first (and only
  * them: the rest names tags, so it is not reported), then each file's where its turn comes. A file never reached
  * (the loading stopped before it) says nothing, as it was never read. Without the memory to hold what they may
- * report, nothing is read ahead: each file is read at its turn. */
-struct held {
-	struct diag d; /* a copy of the real one, printing into text */
-	FILE *mem;
-	char *text;
-	size_t len;
-};
-
-/* Hold what is reported on like's behalf. False: no memory to hold it (nothing to end). */
-static bool held_begin(struct held *h, const struct diag *like)
-{
-	*h = (struct held){ .d = *like };
-	h->d.errors = 0;
-	if (!like->out)
-		return true;
-	h->d.out = h->mem = open_memstream(&h->text, &h->len);
-	return h->mem != NULL;
-}
-
-/* Print what was held to d (as d would have printed it) and count its errors there; or, with d NULL, drop it. */
-static void held_end(struct held *h, struct diag *d)
-{
-	if (h->mem)
-		fclose(h->mem);
-	if (d && d->out && h->len)
-		fwrite(h->text, 1, h->len, d->out);
-	if (d) {
-		d->errors += h->d.errors;
-		d->oom_said |= h->d.oom_said;
-	}
-	free(h->text);
-	*h = (struct held){ 0 };
-}
-
-/* --routes, --nsg, --nic-nsg: shapes_open, done ahead of its turn (read) or at it. */
+ * report, nothing is read ahead: each file is read at its turn.
+ * --routes, --nsg, --nic-nsg: shapes_open, done ahead of its turn (read) or at it. */
 enum { AHEAD_ROUTES, AHEAD_NSG, AHEAD_NIC, NAHEAD };
 struct ahead {
 	const char *arg; /* NULL: not given */
 	enum shape_kind kind;
 	size_t max_bytes;
-	struct held h;
-	bool holding, read;
+	struct diag_hold h; /* ended (zeroed) or never begun: nothing held */
+	bool read;
 	struct shape_pick pk;
 	int rc;
 };
@@ -92,31 +59,23 @@ static void ahead_read(struct ahead *r)
 /* Its turn: what shapes_open does to d, with what the read reported; or shapes_open itself when it was not read. */
 static int ahead_open(struct ahead *r, struct shape_open *x, struct diag *d)
 {
-	if (r->holding) {
-		held_end(&r->h, r->read ? d : NULL);
-		r->holding = false;
-	}
+	diag_hold_end(&r->h, r->read ? d : NULL);
 	if (!r->read)
 		return shapes_open(x, r->arg, r->kind, r->max_bytes, d);
 	r->read = false;
 	if (r->rc < 0)
 		return -1;
-	x->saved = *d;
-	x->pk = r->pk;
-	r->pk = (struct shape_pick){ 0 };
-	d->file = r->arg;
-	shapes_pick_diag(&x->pk, d);
+	shapes_open_picked(x, r->arg, &r->pk, d);
 	return 0;
 }
 
 /* Never reached: dropped unsaid. */
 static void ahead_drop(struct ahead *r)
 {
-	if (r->holding)
-		held_end(&r->h, NULL);
+	diag_hold_end(&r->h, NULL);
 	if (r->read)
 		shapes_pick_free(&r->pk);
-	r->holding = r->read = false;
+	r->read = false;
 }
 
 static void load_tags_into(struct tagdb *db, const struct policy_args *a, struct diag *d)
@@ -263,13 +222,13 @@ static int load_all(struct policy *p, const struct policy_args *a)
 		[AHEAD_NIC] = { .arg = a->nic_nsg, .kind = SHAPE_NSG, .max_bytes = NSG_MAX_BYTES },
 	};
 	/* Ahead: the parameters and the files, each reporting into its own hold (all, or nothing is read ahead). */
-	struct held ph;
-	bool ahead = held_begin(&ph, &d);
+	struct diag_hold ph;
+	bool ahead = diag_hold_begin(&ph, &d);
 	for (int i = 0; i < NAHEAD; i++)
 		if (ah[i].arg)
-			ahead = (ah[i].holding = held_begin(&ah[i].h, &d)) && ahead;
+			ahead = diag_hold_begin(&ah[i].h, &d) && ahead;
 	if (!ahead) {
-		held_end(&ph, NULL);
+		diag_hold_end(&ph, NULL);
 		for (int i = 0; i < NAHEAD; i++)
 			ahead_drop(&ah[i]);
 	}
@@ -290,7 +249,7 @@ static int load_all(struct policy *p, const struct policy_args *a)
 		pthread_join(th, NULL);
 	/* everything below names tags: after their errors, nothing else is reported */
 	if (ahead) {
-		held_end(&ph, d.errors ? NULL : &d);
+		diag_hold_end(&ph, d.errors ? NULL : &d);
 	} else if (!d.errors && a->parameters && (params = load_parameters(a->parameters, &d))) {
 		shapes_set_arm_parameters(params);
 	}

@@ -1,6 +1,7 @@
 #include "model/diag.h"
 
 #include <stdarg.h>
+#include <stdlib.h>
 
 void diag_err(struct diag *d, const char *path, const char *fmt, ...)
 {
@@ -28,4 +29,28 @@ void diag_oom(struct diag *d, const char *path)
 	}
 	d->oom_said = true;
 	diag_err(d, path, "out of memory");
+}
+
+bool diag_hold_begin(struct diag_hold *h, const struct diag *like)
+{
+	*h = (struct diag_hold){ .d = *like };
+	h->d.errors = 0;
+	if (!like->out)
+		return true;
+	h->d.out = h->mem = open_memstream(&h->text, &h->len);
+	return h->mem != NULL;
+}
+
+void diag_hold_end(struct diag_hold *h, struct diag *into)
+{
+	if (h->mem)
+		fclose(h->mem);
+	if (into && into->out && h->len)
+		fwrite(h->text, 1, h->len, into->out);
+	if (into) {
+		into->errors += h->d.errors;
+		into->oom_said |= h->d.oom_said;
+	}
+	free(h->text);
+	*h = (struct diag_hold){ 0 };
 }

@@ -25,4 +25,17 @@ void diag_err(struct diag *d, const char *path, const char *fmt, ...) __attribut
  * of the same line would bury what matters. Every call counts as an error. */
 void diag_oom(struct diag *d, const char *path);
 
+/* Lines held back, to be printed in another order than they are made in (a file read on another thread, a part of
+ * a file read by a worker): h->d is a copy of like that writes into memory. diag_hold_begin is false when there is
+ * no memory to hold lines in (end it all the same). diag_hold_end prints what was held to into, as into would have
+ * printed it, and counts its errors there; with into NULL it drops it. */
+struct diag_hold {
+	struct diag d;
+	FILE *mem;
+	char *text;
+	size_t len;
+};
+bool diag_hold_begin(struct diag_hold *h, const struct diag *like);
+void diag_hold_end(struct diag_hold *h, struct diag *into);
+
 #endif

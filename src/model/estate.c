@@ -445,9 +445,7 @@ static void syntax_error(struct diag *d, size_t line, size_t col, const json_err
 struct part {
 	size_t off, len, line, col; /* where it starts in the file */
 	struct estate e;
-	struct diag d;
-	char *msgs;
-	size_t nmsgs;
+	struct diag_hold h; /* its diagnostics */
 	bool stop; /* it did not parse, or memory ran out: nothing after it counts */
 	bool oom;
 };
@@ -457,27 +455,23 @@ struct parts {
 	size_t len, padding, n, next;
 	bool drop;
 	struct part *v;
+	const struct diag *like; /* the parts' diagnostics are held for it */
 };
 
 static void read_part(const struct parts *ps, struct part *p)
 {
-	struct reader r = { .e = &p->e, .d = &p->d };
+	struct reader r = { .e = &p->e, .d = &p->h.d };
 	json_error_t err;
-	FILE *out = open_memstream(&p->msgs, &p->nmsgs);
-	p->d.out = out;
-	json_t *v = out ? jsonfast_loadb(ps->buf + p->off, p->len, ps->len - p->off - p->len + ps->padding, &err) : NULL;
-	if (!out) {
+	json_t *v = NULL;
+	if (!diag_hold_begin(&p->h, ps->like)) {
 		r.oom = true;
-	} else if (!v) {
-		syntax_error(&p->d, p->line, p->col, &err);
+	} else if (!(v = jsonfast_loadb(ps->buf + p->off, p->len, ps->len - p->off - p->len + ps->padding, &err))) {
+		syntax_error(&p->h.d, p->line, p->col, &err);
 		p->stop = true;
 	} else {
 		read_value(&r, v, p->line);
 		json_decref(v);
 	}
-	if (out)
-		fclose(out);
-	p->d.out = NULL;
 	if (r.oom)
 		p->stop = p->oom = true;
 	if (ps->drop) { /* the whole pages inside the value: nothing reads them again */
@@ -579,8 +573,7 @@ static void load_parts(struct estate *e, struct parts *ps, int threads, struct d
 {
 	pthread_t t[64];
 	int started = 0;
-	for (size_t i = 0; i < ps->n; i++)
-		ps->v[i].d = (struct diag){ .file = d->file, .map_path = d->map_path, .map_ctx = d->map_ctx };
+	ps->like = d;
 	while (started < threads - 1 && started < 64 && (size_t)started + 1 < ps->n &&
 	       !pthread_create(&t[started], NULL, part_worker, ps))
 		started++;
@@ -590,15 +583,12 @@ static void load_parts(struct estate *e, struct parts *ps, int threads, struct d
 	bool stop = false, oom = false;
 	for (size_t i = 0; i < ps->n; i++) {
 		struct part *p = &ps->v[i];
+		diag_hold_end(&p->h, stop ? NULL : d);
 		if (!stop) {
-			if (d->out && p->nmsgs)
-				fwrite(p->msgs, 1, p->nmsgs, d->out);
-			d->errors += p->d.errors;
 			oom = p->oom || take_part(e, p) < 0;
 			stop = p->stop || oom;
 		}
 		estate_free(&p->e);
-		free(p->msgs);
 	}
 	if (oom)
 		diag_oom(d, NULL);

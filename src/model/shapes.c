@@ -1265,14 +1265,24 @@ void shapes_pick_free(struct shape_pick *pk)
 
 int shapes_open(struct shape_open *x, const char *arg, enum shape_kind kind, size_t max_bytes, struct diag *d)
 {
-	x->saved = *d;
+	struct shape_pick pk;
+	const char *file = d->file;
 	d->file = arg;
-	if (shapes_load(arg, kind, max_bytes, &x->pk, d) < 0) {
-		d->file = x->saved.file;
+	int rc = shapes_load(arg, kind, max_bytes, &pk, d);
+	d->file = file;
+	if (rc < 0)
 		return -1;
-	}
-	shapes_pick_diag(&x->pk, d);
+	shapes_open_picked(x, arg, &pk, d);
 	return 0;
+}
+
+void shapes_open_picked(struct shape_open *x, const char *arg, struct shape_pick *pk, struct diag *d)
+{
+	x->saved = *d;
+	x->pk = *pk;
+	*pk = (struct shape_pick){ 0 };
+	d->file = arg;
+	shapes_pick_diag(&x->pk, d);
 }
 
 void shapes_close(struct shape_open *x, struct diag *d)

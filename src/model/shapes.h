@@ -116,6 +116,8 @@ struct shape_open {
 	struct diag saved;
 };
 int shapes_open(struct shape_open *x, const char *arg, enum shape_kind kind, size_t max_bytes, struct diag *d);
+/* The second half of shapes_open, for a pick shapes_load made earlier (with its own diag): x takes it over. */
+void shapes_open_picked(struct shape_open *x, const char *arg, struct shape_pick *pk, struct diag *d);
 void shapes_close(struct shape_open *x, struct diag *d);
 /* shapes_open, then reader(out, the picked JSON, its file name, ctx, d), then shapes_close: what the loaders' *_load_file
  * do. The reader's result, or -1 when the file does not open. */
