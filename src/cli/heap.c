@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "model/bigfile.h"
+#include "model/jsonin.h"
 
 #if defined(__SANITIZE_ADDRESS__)
 #define HEAP_PLAIN 1
@@ -93,13 +94,17 @@ void heap_short_run_begin(void)
 		brk_on_huge_pages();
 		region = bigfile_anon(REGION, &maplen);
 	}
-	if (region)
+	if (region) {
 		json_set_alloc_funcs(region_alloc, region_free);
+		jsonin_keep_trees(true);
+	}
 }
 
 void heap_short_run_end(void)
 {
-	if (region)
+	if (region) {
 		json_set_alloc_funcs(malloc, region_free);
+		jsonin_keep_trees(false);
+	}
 }
 #endif

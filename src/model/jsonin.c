@@ -250,3 +250,16 @@ void jsonin_free(void *p)
 	json_get_alloc_funcs(&m, &f);
 	f(p);
 }
+
+static bool keep_trees;
+
+void jsonin_keep_trees(bool on)
+{
+	keep_trees = on;
+}
+
+void jsonin_drop(json_t *t)
+{
+	if (!keep_trees)
+		json_decref(t);
+}

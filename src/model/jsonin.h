@@ -20,6 +20,12 @@ char *jsonin_read_file(const char *path, size_t max_bytes, size_t padding, size_
 /* Free what jansson hands out that is not a tree (json_dumps' text) with jansson's free function, which
  * json_set_alloc_funcs may have replaced (cli/heap.h). */
 void jsonin_free(void *p);
+/* json_decref for a tree dropped for good, or nothing while trees are kept: a short run (cli/heap.h) allocates
+ * jansson's memory from a region where freeing does nothing, so walking a tree of thousands of values to free
+ * it is time spent for nothing before the process exits. The leaves a kept tree shares stay valid either way.
+ * jsonin_keep_trees is set before a second thread is started and cleared after it is joined. */
+void jsonin_drop(json_t *t);
+void jsonin_keep_trees(bool on);
 
 /* Member lookups along a JSON path. `path` is the path of obj ("" for the root); errors are reported at
  * path.key. A JSON null counts as absent.

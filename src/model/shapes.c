@@ -209,7 +209,7 @@ void shapes_found_free(struct shape_found *f)
 	for (size_t i = 0; i < f->n; i++) {
 		free(f->items[i].name);
 		free(f->items[i].alt);
-		json_decref(f->items[i].canon);
+		jsonin_drop(f->items[i].canon);
 		shapes_map_free(&f->items[i].map);
 	}
 	free(f->items);
@@ -1258,7 +1258,7 @@ void shapes_pick_free(struct shape_pick *pk)
 {
 	free(pk->file);
 	free(pk->name);
-	json_decref(pk->canon);
+	jsonin_drop(pk->canon);
 	shapes_map_free(&pk->map);
 	*pk = (struct shape_pick){ 0 };
 }
@@ -1400,7 +1400,7 @@ int shapes_load(const char *arg, enum shape_kind kind, size_t max_bytes, struct 
 	}
 	json_t *root = shapes_read(file, max_bytes, d);
 	int rc = root ? shapes_pick(root, file, sel, kind, pk, d) : -1;
-	json_decref(root);
+	jsonin_drop(root);
 	free(file);
 	return rc;
 }
