@@ -5,7 +5,8 @@
  *  - the brk heap grows in one 64 MiB step marked for transparent huge pages, and allocations of up to 32 MiB come
  *    from it (not one mmap each), so a page fault brings in 2 MiB rather than 4 KiB;
  *  - until heap_short_run_end(), jansson allocates from a region with a bump pointer (json_set_alloc_funcs):
- *    allocation is an addition, freeing does nothing, and nothing of a tree is reused before the process exits.
+ *    allocation is an addition, freeing does nothing, and nothing of a tree is reused before the process exits;
+ *    so a tree dropped for good is not walked to be freed either (jsonin_drop, model/jsonin.h).
  *    A run that outgrows the region (1 GiB of address space; only what is touched is memory) goes on with malloc.
  *    After the end jansson allocates with malloc again; a tree of the region may still be freed at any time.
  *    What jansson hands out that is not a tree (json_dumps' text) is freed with jsonin_free, not free().

@@ -63,9 +63,25 @@ static const char *join_path(char *buf, size_t n, const char *a, const char *res
 {
 	if (!*a && *rest == '.')
 		rest++;
-	bool dot = *a && *rest && *rest != '.' && *rest != '[';
-	snprintf(buf, n, "%s%s%s", a, dot ? "." : "", rest);
+	if (*a && *rest && *rest != '.' && *rest != '[')
+		return jsonin_path(buf, n, a, rest);
+	/* what snprintf "%s%s" writes (a run maps every rule's path: its format parsing was most of the cost) */
+	size_t la = strlen(a), lr = strlen(rest);
+	if (!n)
+		return buf;
+	la = la < n - 1 ? la : n - 1;
+	lr = lr < n - 1 - la ? lr : n - 1 - la;
+	memmove(buf, a, la);
+	memmove(buf + la, rest, lr);
+	buf[la + lr] = 0;
 	return buf;
+}
+
+/* "properties.LIST[i]": the canonical path of a converted rule or route. */
+static const char *item_path(char *buf, size_t n, const char *list, size_t i)
+{
+	char p[64];
+	return jsonin_index(buf, n, jsonin_path(p, sizeof(p), "properties", list), i);
 }
 
 /* FNV-1a, step by step so that the hashes of all the prefixes of a path come from one pass. */
@@ -574,7 +590,7 @@ static int conv_ps_nsg(json_t *v, const char *upath, enum shape_kind kind, struc
 		return -1;
 	}
 	json_array_foreach(src, i, r) {
-		snprintf(cp, sizeof(cp), "properties.securityRules[%zu]", i);
+		item_path(cp, sizeof(cp), "securityRules", i);
 		if (ps_rule(r, jsonin_index(rp, sizeof(rp), lp, i), cp, rules, &it->map, d) < 0 && d->errors == before)
 			goto oom;
 	}
@@ -617,7 +633,7 @@ static int conv_ps_rt(json_t *v, const char *upath, enum shape_kind kind, struct
 		return -1;
 	}
 	json_array_foreach(src, i, r) {
-		snprintf(cp, sizeof(cp), "properties.routes[%zu]", i);
+		item_path(cp, sizeof(cp), "routes", i);
 		jsonin_index(rp, sizeof(rp), lp, i);
 		if (ps_truncated(r)) {
 			ps_depth_error(rp, d);
@@ -827,7 +843,7 @@ static int tf_blocks(struct tf_res *r, const char *block, const char *ckey, cons
 		jsonin_index(ep, sizeof(ep), bp, i);
 		if (tf_check_unknown(json_array_get(unk, i), ep, ren, d) < 0)
 			rc = -1;
-		snprintf(cp, sizeof(cp), "properties.%s[%zu]", ckey, json_array_size(list));
+		item_path(cp, sizeof(cp), ckey, json_array_size(list));
 		json_t *c = json_is_object(e) ? tf_convert(e, ren) : json_incref(e);
 		if (!c || json_array_append_new(list, c) < 0 || shapes_map_add(&it->map, cp, ep, ren) < 0) {
 			diag_oom(d, ep);
@@ -962,7 +978,7 @@ static int conv_terraform(json_t *v, const char *upath, enum shape_kind kind, st
 			break;
 		}
 		json_t *list = json_object_get(json_object_get(it->canon, "properties"), ckey);
-		snprintf(q, sizeof(q), "properties.%s[%zu]", ckey, json_array_size(list));
+		item_path(q, sizeof(q), ckey, json_array_size(list));
 		json_t *c = tf_convert(r->values, ren);
 		if (!c || json_array_append_new(list, c) < 0 || shapes_map_add(&it->map, q, r->path, ren) < 0) {
 			diag_oom(d, r->path);
