@@ -45,7 +45,7 @@ bool check(dom::element e)
 		dom::object obj;
 		if (e.get_object().get(obj))
 			return false;
-		// repeated keys: sorted on the stack for an object of a usual size, in an sv_array for a larger one
+		// repeated keys: pairs compared for an object of a usual size (on the stack), sorted for a larger one
 		constexpr size_t FEW = 32;
 		std::string_view few[FEW];
 		sv_array many;
@@ -63,9 +63,15 @@ bool check(dom::element e)
 				return false;
 			n++;
 		}
-		std::string_view *k = n <= FEW ? few : many.begin();
-		std::sort(k, k + n);
-		return std::adjacent_find(k, k + n) == k + n;
+		if (n <= FEW) { // each pair, lengths first: cheaper than sorting a few dozen keys, which mostly differ in length
+			for (size_t i = 1; i < n; i++)
+				for (size_t j = 0; j < i; j++)
+					if (few[i].size() == few[j].size() && few[i] == few[j])
+						return false;
+			return true;
+		}
+		std::sort(many.begin(), many.end());
+		return std::adjacent_find(many.begin(), many.end()) == many.end();
 	}
 	case dom::element_type::UINT64:
 		return false;

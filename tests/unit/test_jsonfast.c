@@ -198,6 +198,20 @@ static void test_prune(void **st)
 	pruned("{\"v\":1,\"p\":{},\"rc\":[{\"ch\":{\"after\":1,\"after\":2}}]}", NULL);
 	pruned("{\"v\":1,\"p\":{},\"rc\":[{\"ch\":{\"after\":{\"k\":[{\"d\":1,\"d\":1}]}}}]}", NULL);
 	pruned("{\"v\":1,\"p\":{},\"cfg\":[1,}", NULL);
+	/* a repeated key anywhere in a left-out object: among keys of the same length, far from its first, and in
+	 * objects of up to 32 keys (each pair compared) and of more (sorted) */
+	pruned("{\"v\":1,\"p\":{},\"cfg\":{\"ab\":1,\"ba\":2,\"ab\":3}}", NULL);
+	pruned("{\"v\":1,\"p\":{},\"cfg\":{\"ab\":1,\"ba\":2,\"abc\":3}}", "{\"v\":1,\"p\":{}}");
+	for (int n = 30; n <= 34; n++) {
+		char text[1024], *at = text;
+		at += sprintf(at, "{\"v\":1,\"p\":{},\"cfg\":{");
+		for (int i = 0; i < n; i++)
+			at += sprintf(at, "%s\"k%02d\":%d", i ? "," : "", i, i);
+		sprintf(at, "}}");
+		pruned(text, "{\"v\":1,\"p\":{}}");
+		sprintf(at, ",\"k%02d\":0}}", n / 2);
+		pruned(text, NULL);
+	}
 }
 
 int main(void)
