@@ -2,6 +2,7 @@
 #include "model/estate.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <stdint.h>
 #include <jansson.h>
 #include <pthread.h>
@@ -436,7 +437,7 @@ static void read_value(struct reader *r, json_t *v, size_t vline)
 /* A value that does not parse, at line:col of the file (err's place is within the value). */
 static void syntax_error(struct diag *d, size_t line, size_t col, const json_error_t *err)
 {
-	diag_err(d, NULL, "line %zu, column %zu: %s", line + (size_t)err->line - 1,
+	diag_err(d, NULL, "line %zu, column %zu: %s", line + (size_t)(err->line > 0 ? err->line - 1 : 0),
 		 err->line <= 1 ? col + (size_t)(err->column > 0 ? err->column - 1 : 0) : (size_t)err->column, err->text);
 }
 
@@ -465,8 +466,12 @@ static void read_part(const struct parts *ps, struct part *p)
 	json_t *v = NULL;
 	if (!diag_hold_begin(&p->h, ps->like)) {
 		r.oom = true;
-	} else if (!(v = jsonfast_loadb(ps->buf + p->off, p->len, ps->len - p->off - p->len + ps->padding, &err))) {
-		syntax_error(&p->h.d, p->line, p->col, &err);
+	} else if (errno = 0, !(v = jsonfast_loadb(ps->buf + p->off, p->len, ps->len - p->off - p->len + ps->padding,
+						   &err))) {
+		if (jsonin_out_of_memory(&err)) /* not a syntax error: jansson names a place that is not the text's */
+			r.oom = true;
+		else
+			syntax_error(&p->h.d, p->line, p->col, &err);
 		p->stop = true;
 	} else {
 		read_value(&r, v, p->line);
@@ -619,9 +624,13 @@ static int load(struct estate *e, const char *buf, size_t len, size_t padding, b
 			break;
 		json_error_t err;
 		size_t used;
+		errno = 0;
 		json_t *v = load_value(buf + at.off, len - at.off, padding, &used, &err);
 		if (!v) {
-			syntax_error(d, at.line, at.col, &err);
+			if (jsonin_out_of_memory(&err))
+				r.oom = true;
+			else
+				syntax_error(d, at.line, at.col, &err);
 			break;
 		}
 		values++;

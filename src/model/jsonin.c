@@ -11,9 +11,14 @@
 
 #include "model/jsonfast.h"
 
+bool jsonin_out_of_memory(const json_error_t *err)
+{
+	return errno == ENOMEM || json_error_code(err) == json_error_out_of_memory;
+}
+
 void jsonin_load_error(struct diag *d, const json_error_t *err)
 {
-	if (errno == ENOMEM || json_error_code(err) == json_error_out_of_memory)
+	if (jsonin_out_of_memory(err))
 		diag_oom(d, NULL);
 	else
 		diag_err(d, NULL, "line %d, column %d: %s", err->line, err->column, err->text);

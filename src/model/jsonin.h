@@ -14,6 +14,9 @@ json_t *jsonin_load_buf(const char *buf, size_t len, struct diag *d);
  * it read (errno ENOMEM, or jansson's own out-of-memory code), "out of memory" (jansson then names a place and a
  * reason that are not the text's). Call it with errno as the load left it, set to 0 before the load. */
 void jsonin_load_error(struct diag *d, const json_error_t *err);
+/* Did the load that gave err fail for lack of memory (errno ENOMEM, set to 0 before the load; or jansson's own
+ * out-of-memory code)? Then err's place and reason are not the text's. */
+bool jsonin_out_of_memory(const json_error_t *err);
 /* Read a whole regular file of at most max_bytes, followed by `padding` zero bytes; a gzip file is
  * inflated (at most max_bytes after inflating). NULL on error (reported). The caller frees the buffer. */
 char *jsonin_read_file(const char *path, size_t max_bytes, size_t padding, size_t *len, struct diag *d);

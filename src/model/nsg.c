@@ -398,6 +398,8 @@ static int parse_rule(json_t *e, const char *path, const struct netenv *env, str
 	r->name = name ? strdup(name) : NULL;
 	char mapped[1024]; /* reports name the place in the user's file (shapes.h) */
 	r->json_path = strdup(d->map_path ? d->map_path(d->map_ctx, path, mapped, sizeof(mapped)) : path);
+	if ((name && !r->name) || !r->json_path)
+		diag_oom(d, path);
 	return d->errors != before ? -1 : 0;
 }
 
@@ -577,6 +579,8 @@ int nsg_load_json(struct nsg *g, json_t *root, const char *file, const struct ne
 			diag_oom(d, NULL);
 	g->name = strdup(name && *name ? name : "nsg");
 	g->file = strdup(file ? file : "-");
+	if (!g->name || !g->file)
+		diag_oom(d, NULL);
 	if (d->errors != before) {
 		nsg_free(g);
 		return -1;

@@ -118,6 +118,11 @@ static int parse_route(json_t *e, const char *path, const struct tagdb *tags, st
 	r->hop_ip_text = hop_ip ? strdup(hop_ip) : NULL;
 	char mapped[1024]; /* reports name the place in the user's file (shapes.h) */
 	r->json_path = strdup(d->map_path ? d->map_path(d->map_ctx, path, mapped, sizeof(mapped)) : path);
+	if (!r->name || !r->prefix_text || (hop_ip && !r->hop_ip_text) || !r->json_path) {
+		route_free(r);
+		diag_oom(d, path);
+		return -1;
+	}
 	return 0;
 }
 
@@ -257,6 +262,8 @@ int rt_load_json(struct route_table *rt, json_t *root, const char *file, const s
 	json_decref(empty);
 	rt->name = strdup(*name ? name : "routes");
 	rt->file = strdup(file ? file : "-");
+	if (!rt->name || !rt->file)
+		diag_oom(d, NULL);
 	if (d->errors != before) {
 		rt_free(rt);
 		return -1;

@@ -12,7 +12,7 @@ import shutil
 import subprocess
 import unittest
 
-from cli_common import FIXTURES, MINET, TAGS_2025, run, tags_doc, tempdir
+from cli_common import FIXTURES, MINET, ROOT, TAGS_2025, run, tags_doc, tempdir
 
 BAD = os.path.join(FIXTURES, "bad")
 GOOD = os.path.join(FIXTURES, "good")
@@ -251,16 +251,20 @@ class TestOutOfMemory(unittest.TestCase):
     models built after."""
 
     def sweep(self, tagsfile, files, limits_kib):
-        names = [tagsfile] + [f for f in files.values()]
-        line = re.compile(r"^(%s): ([^ ]+: )?(cannot read: )?out of memory$" % "|".join(re.escape(n) for n in names))
-        seen = {"ok": 0, "oom": 0}
         args = ["flow", "--tags", tagsfile, "--vnet", "10.0.0.0/16"]
         for opt, f in files.items():
             args += [opt, f]
+        self.sweep_args(args + FLOW, [tagsfile] + list(files.values()), limits_kib)
+
+    def sweep_args(self, args, names, limits_kib, env=None):
+        """Run minet ARGS under each limit: an answer (exit 0 or 1), or exit 2 with nothing but "NAME: [PATH: ]out
+        of memory" lines, at most one a name."""
+        line = re.compile(r"^(%s): ([^ ]+: )?(cannot read: )?out of memory$" % "|".join(re.escape(n) for n in names))
+        seen = {"ok": 0, "oom": 0}
         for kib in limits_kib:
-            p = subprocess.run(["prlimit", "--as=%d" % (kib << 10), MINET] + args + FLOW, capture_output=True,
-                               text=True, timeout=120)
-            with self.subTest(tags=os.path.basename(tagsfile), kib=kib):
+            p = subprocess.run(["prlimit", "--as=%d" % (kib << 10), MINET] + args, capture_output=True,
+                               text=True, timeout=120, env=env)
+            with self.subTest(args=" ".join(os.path.basename(a) for a in args[:4]), kib=kib):
                 if p.returncode in (0, 1):
                     seen["ok"] += 1
                     continue
@@ -295,6 +299,20 @@ class TestOutOfMemory(unittest.TestCase):
     def test_small_tags_and_three_files_on_the_second_thread(self):
         self.sweep(os.path.join(GOOD, "tags.json"), {"--routes": self.rt, "--nsg": self.nsg, "--nic-nsg": self.nsg},
                    range(16 << 10, 100 << 10, 2 << 10))
+
+    def test_estate(self):
+        """verify --estate: its values are read by worker threads (az's pages, a bare array) through jsonfast, and
+        jansson names a made-up place when its allocations fail: main said "line 18446744073709551615, column 1"
+        (an unsigned wrap of jansson's -1) or "invalid token near '"5022"'" for text that is well formed."""
+        corpnet = os.path.join(ROOT, "examples", "corpnet-tags.json")
+        env = dict(os.environ, MINET_NOW="2025-11-01")
+        for fmt in ("pages", "array"):
+            est = os.path.join(self.d.path, "estate-%s.json" % fmt)
+            g = subprocess.run([os.path.join(ROOT, "scripts", "gen-estate"), "--subnets", "200", "--seed", "5",
+                                "--format", fmt, est], capture_output=True, text=True)
+            self.assertEqual(g.returncode, 0, g.stderr)
+            self.sweep_args(["verify", "--estate", est, "--tags", TAGS_2025, "--tags", corpnet, "--json"],
+                            [est, TAGS_2025, corpnet, "minet verify"], range(20 << 10, 200 << 10, 6 << 10), env)
 
 
 if __name__ == "__main__":
