@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "analysis/estate.h"
+#include "cli/heap.h"
 #include "model/estate.h"
 
 struct out {
@@ -119,11 +120,12 @@ static int emit(void *arg, size_t i, const struct estate_result *r)
 {
 	struct emit_ctx *c = arg;
 	const struct estate_args *ea = c->o->ea;
+	/* a tree of jansson's may lack a member after one of its allocations failed (heap.h) */
 	if (ea->sarif) {
-		return (c->o->sarif[i] = subnet_sarif(r, c->file_u)) ? 0 : -1;
+		return (c->o->sarif[i] = subnet_sarif(r, c->file_u)) && !heap_json_failed() ? 0 : -1;
 	} else if (ea->json) {
 		json_t *j = subnet_json(r);
-		c->o->line[i] = j ? json_dumps(j, JSON_COMPACT) : NULL;
+		c->o->line[i] = j && !heap_json_failed() ? json_dumps(j, JSON_COMPACT) : NULL;
 		json_decref(j);
 	} else {
 		c->o->line[i] = subnet_text(r);
@@ -131,7 +133,7 @@ static int emit(void *arg, size_t i, const struct estate_result *r)
 	return c->o->line[i] ? 0 : -1;
 }
 
-static void print_sarif(struct out *o, size_t n, const struct contract_def *defs, size_t ndefs, json_t *stale)
+static int print_sarif(struct out *o, size_t n, const struct contract_def *defs, size_t ndefs, json_t *stale)
 {
 	json_t *rules = json_array(), *results = json_array();
 	for (size_t i = 0; i < ndefs; i++)
@@ -164,9 +166,10 @@ static void print_sarif(struct out *o, size_t n, const struct contract_def *defs
 	}
 	json_t *doc = json_pack("{s:s, s:s, s:[o]}", "$schema", "https://json.schemastore.org/sarif-2.1.0.json",
 				"version", "2.1.0", "runs", run);
-	json_dumpf(doc, stdout, JSON_INDENT(2));
-	putchar('\n');
+	/* made whole before a byte is printed: json_dumpf allocates as it writes, and stops where memory runs out */
+	int rc = heap_print_json(doc, JSON_INDENT(2), "minet verify");
 	json_decref(doc);
+	return rc;
 }
 
 int verify_estate(const struct policy_args *pa, const struct estate_args *ea)
@@ -208,7 +211,8 @@ int verify_estate(const struct policy_args *pa, const struct estate_args *ea)
 	if (failing < 0)
 		goto oom;
 	if (ea->sarif) {
-		print_sarif(&o, e.nmi, defs, ndefs, stale);
+		if (print_sarif(&o, e.nmi, defs, ndefs, stale) < 0)
+			goto out; /* said */
 	} else {
 		for (size_t i = 0; i < e.nmi; i++)
 			puts(o.line[i]);

@@ -9,6 +9,7 @@
 #include "analysis/classify.h"
 #include "analysis/flow.h"
 #include "analysis/space.h"
+#include "cli/heap.h"
 #include "cli/policy.h"
 #include "cli/verbs.h"
 
@@ -141,7 +142,7 @@ static json_t *rule_json(const struct nsg *g, const struct nsg_rule *r)
 			 "priority", r->priority, "nsg", g->name, "file", g->file, "defaultRule", r->is_default);
 }
 
-static void print_json(const struct verdict *v, const struct flow *f)
+static int print_json(const struct verdict *v, const struct flow *f)
 {
 	json_t *o = json_object();
 	json_object_set_new(o, "access", json_string(v->allow ? "Allow" : "Deny"));
@@ -161,10 +162,9 @@ static void print_json(const struct verdict *v, const struct flow *f)
 			if (gs[k]->rules[i].note)
 				json_array_append_new(notes, json_string(gs[k]->rules[i].note));
 	json_object_set_new(o, "notes", notes);
-	char *s = json_dumps(o, JSON_COMPACT);
-	puts(s);
-	free(s);
+	int rc = heap_print_json(o, JSON_COMPACT, "minet flow");
 	json_decref(o);
+	return rc;
 }
 
 /* ---- ports left out: evaluate one representative of every port class ---- */
@@ -318,7 +318,10 @@ static int single(const struct flow_opts *o, const struct policy *p)
 	if (!proto_has_ports(f.proto)) {
 		f.sport = f.dport = -1;
 		struct verdict v = flow_verdict(subnet, nic, &f);
-		o->json ? print_json(&v, &f) : print_text(&v, &f);
+		if (!o->json)
+			print_text(&v, &f);
+		else if (print_json(&v, &f) < 0)
+			return 2;
 		return v.allow ? 0 : 1;
 	}
 	int ns, nd;
@@ -356,7 +359,8 @@ static int single(const struct flow_opts *o, const struct policy *p)
 	if (dport < 0)
 		ff.dport = -1;
 	if (o->json) {
-		print_json(&first, &ff); /* a port left out is null: every port gets this verdict */
+		if (print_json(&first, &ff) < 0) /* a port left out is null: every port gets this verdict */
+			goto out;
 	} else {
 		/* Explanations need concrete ports: use the representative of the first port class. */
 		f = ff;

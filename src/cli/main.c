@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cli/heap.h"
 #include "cli/verbs.h"
 #include "model/jsonfast.h"
 
@@ -38,6 +39,7 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
+	heap_json_watch();
 	jsonfast_init();
 	if (argc < 2) {
 		usage(stderr);

@@ -15,6 +15,7 @@
 #include <openssl/x509v3.h>
 
 #include "cli/args.h"
+#include "cli/heap.h"
 #include "cli/verbs.h"
 
 static const char usage_text[] =
@@ -217,10 +218,10 @@ int cmd_mgmt(int argc, char **argv)
 		json_t *body = r.body ? json_loadb(r.body, r.len, 0, NULL) : NULL;
 		json_t *o = json_pack("{s:i, s:o}", "status", r.code,
 				      "body", body ? body : json_stringn(r.body ? r.body : "", r.body ? r.len : 0));
-
-		json_dumpf(o, stdout, JSON_INDENT(2));
-		putchar('\n');
+		int printed = heap_print_json(o, JSON_INDENT(2), "minet mgmt");
 		json_decref(o);
+		if (printed < 0)
+			goto out; /* exit 1, said */
 	} else {
 		if (r.body)
 			fwrite(r.body, 1, r.len, stdout);

@@ -14,6 +14,7 @@
 #include <jansson.h>
 
 #include "cli/args.h"
+#include "cli/heap.h"
 #include "cli/verbs.h"
 
 static const char usage_text[] =
@@ -148,10 +149,8 @@ int cmd_mgmtip(int argc, char **argv)
 	if (json) {
 		json_t *o = json_pack("{s:s, s:s, s:s, s:s}", "fqdn", fqdn, "cname", cname, "managementName", mname,
 				      "managementIp", ip2);
-		char *text = o ? json_dumps(o, JSON_INDENT(2)) : NULL;
-		if (text)
-			puts(text);
-		free(text);
+		if (heap_print_json(o, JSON_INDENT(2), "minet mgmt-ip") < 0)
+			rc = 2;
 		json_decref(o);
 	} else {
 		printf("%s\n", ip2);

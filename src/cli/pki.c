@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "cli/args.h"
+#include "cli/heap.h"
 #include "cli/verbs.h"
 #include "pki/ca.h"
 
@@ -117,13 +118,10 @@ static int list(const char *dir, int as_json)
 			       rev ? " " : "", rev ? json_string_value(json_object_get(c, "reason")) : "");
 		}
 	}
-	if (as_json) {
-		json_dumpf(out, stdout, JSON_INDENT(2));
-		putchar('\n');
-	}
+	int rc = as_json && heap_print_json(out, JSON_INDENT(2), "minet pki") < 0 ? 1 : 0;
 	json_decref(out);
 	json_decref(st);
-	return 0;
+	return rc;
 }
 
 int cmd_pki(int argc, char **argv)

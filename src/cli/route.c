@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "analysis/nexthop.h"
+#include "cli/heap.h"
 #include "cli/policy.h"
 #include "cli/verbs.h"
 
@@ -61,6 +62,7 @@ int cmd_route(int argc, char **argv)
 	const char *hop_ip = r->user && r->user->has_hop_ip ? r->user->hop_ip_text : NULL;
 	const char *source = r->user ? (r->user->source ? r->user->source : "User") : r->no_route ? "" : "Default";
 	char as[ADDR_STRLEN];
+	int rc = 0;
 	addr_format(a, as);
 	if (json) {
 		json_t *o = json_object();
@@ -74,9 +76,7 @@ int cmd_route(int argc, char **argv)
 		if (r->user && r->user->source)
 			json_object_set_new(o, "at", json_string(r->user->json_path));
 		json_object_set_new(o, "prefixLength", json_integer(len));
-		char *s = json_dumps(o, JSON_COMPACT);
-		puts(s);
-		free(s);
+		rc = heap_print_json(o, JSON_COMPACT, "minet route") < 0 ? 2 : 0;
 		json_decref(o);
 	} else {
 		printf("%s  next hop %s%s%s\n", as, next_hop_name(r->hop), hop_ip ? " " : "", hop_ip ? hop_ip : "");
@@ -95,5 +95,5 @@ int cmd_route(int argc, char **argv)
 	}
 	fib_free(&fib);
 	policy_free(&p);
-	return 0;
+	return rc;
 }

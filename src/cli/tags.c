@@ -7,6 +7,7 @@
 #include <strings.h>
 
 #include "cli/args.h"
+#include "cli/heap.h"
 #include "cli/verbs.h"
 #include "model/tagindex.h"
 #include "model/tags.h"
@@ -128,11 +129,8 @@ static int tags_which(int argc, char **argv, const struct args *a)
 			       t->region[0] ? t->region : "(global)");
 		}
 	}
-	if (a->json) {
-		char *text = json_dumps(all, JSON_INDENT(2));
-		puts(text);
-		free(text);
-	}
+	if (a->json && heap_print_json(all, JSON_INDENT(2), "minet tags") < 0)
+		rc = 2;
 	json_decref(all);
 out:
 	tagindex_free(&ix);
@@ -288,10 +286,10 @@ static int tags_diff(int argc, char **argv, const struct args *a)
 				      co >= 0 ? json_integer(co) : json_null(), "new", "file", fnew, "changeNumber",
 				      cn >= 0 ? json_integer(cn) : json_null(), "compared", (json_int_t)nv, "changed",
 				      nchanged > 0, "tags", tags);
-		char *text = json_dumps(o, JSON_INDENT(2));
-		puts(text);
-		free(text);
+		int printed = heap_print_json(o, JSON_INDENT(2), "minet tags");
 		json_decref(o);
+		if (printed < 0)
+			goto out;
 	} else {
 		printf("%s (changeNumber %lld) -> %s (changeNumber %lld): %zu of %zu tag%s changed\n", fold, co, fnew, cn,
 		       nchanged, nv, nv == 1 ? "" : "s");
@@ -483,10 +481,10 @@ static int tags_show(int argc, char **argv, const struct args *a)
 				      "systemService", t->system_service, "changeNumber",
 				      t->change_number >= 0 ? json_integer(t->change_number) : json_null(), "file",
 				      t->file, "addressPrefixes", arr);
-		char *text = json_dumps(o, JSON_INDENT(2));
-		puts(text);
-		free(text);
+		int printed = heap_print_json(o, JSON_INDENT(2), "minet tags");
 		json_decref(o);
+		if (printed < 0)
+			goto out;
 	} else if (!strcmp(fmt, "nft")) {
 		show_nft(t, change);
 	} else {

@@ -9,6 +9,7 @@
 #include "analysis/space.h"
 #include "analysis/verify.h"
 #include "cli/estate.h"
+#include "cli/heap.h"
 #include "cli/policy.h"
 #include "cli/verbs.h"
 #include "cli/verify_storage.h"
@@ -91,7 +92,7 @@ static json_t *finding_json(const struct finding *f)
 	return o;
 }
 
-static void print_json(const struct verify_report *r, const struct verify_input *in, json_t *storage, json_t *stale)
+static int print_json(const struct verify_report *r, const struct verify_input *in, json_t *storage, json_t *stale)
 {
 	char s[CIDR_STRLEN];
 	json_t *o = json_object(), *v = json_array(), *w = json_array(), *c = json_array();
@@ -112,10 +113,9 @@ static void print_json(const struct verify_report *r, const struct verify_input 
 	if (storage)
 		json_object_set(o, "storage", storage);
 	json_object_set(o, "staleTags", stale);
-	char *text = json_dumps(o, JSON_INDENT(2));
-	puts(text);
-	free(text);
+	int rc = heap_print_json(o, JSON_INDENT(2), "minet verify");
 	json_decref(o);
+	return rc;
 }
 
 /* ---- SARIF 2.1.0 ---- */
@@ -127,8 +127,9 @@ static void locate(const char *file, const char *json_path, struct jsonloc_regio
 	size_t len;
 	char *buf = json_path ? jsonin_read_file(file, 64u << 20, JSONLOC_PADDING, &len, &d) : NULL;
 	*r = (struct jsonloc_region){ 1, 1, 1, 1 };
-	if (buf)
-		jsonloc(buf, len, json_path, r);
+	/* out of memory: a place of line 1 would be said as if it were known */
+	if (buf ? jsonloc(buf, len, json_path, r) == -2 : d.oom_said)
+		heap_json_fail();
 	free(buf);
 }
 
@@ -172,6 +173,8 @@ static json_t *sarif_result(const struct finding *f, const struct verify_input *
 	json_t *r = json_pack("{s:s, s:s, s:{s:s}}", "ruleId", id, "level",
 			      level, "message", "text", f->message);
 	char *uri = file ? file_uri(file) : NULL;
+	if (file && !uri)
+		heap_json_fail(); /* the result would lack its location */
 	if (uri) {
 		struct jsonloc_region g;
 		locate(file, name, &g);
@@ -183,7 +186,7 @@ static json_t *sarif_result(const struct finding *f, const struct verify_input *
 	return r;
 }
 
-static void print_sarif(const struct verify_report *r, const struct verify_input *in, json_t *stale)
+static int print_sarif(const struct verify_report *r, const struct verify_input *in, json_t *stale)
 {
 	json_t *rules = json_array(), *results = json_array();
 	for (size_t i = 0; i < in->ndefs; i++)
@@ -211,10 +214,9 @@ static void print_sarif(const struct verify_report *r, const struct verify_input
 				    json_pack("[{s:b, s:o}]", "executionSuccessful", 1, "toolExecutionNotifications",
 					      notes));
 	}
-	char *text = json_dumps(o, JSON_INDENT(2));
-	puts(text);
-	free(text);
+	int rc = heap_print_json(o, JSON_INDENT(2), "minet verify");
 	json_decref(o);
+	return rc;
 }
 
 /* ---- text ---- */
@@ -328,15 +330,16 @@ int cmd_verify(int argc, char **argv)
 		goto out;
 	if (verify_run(&in, &rep, &d) < 0)
 		goto out;
+	bool printed = true;
 	if (json)
-		print_json(&rep, &in, storage, stale);
+		printed = print_json(&rep, &in, storage, stale) == 0;
 	else if (sarif)
-		print_sarif(&rep, &in, stale);
+		printed = print_sarif(&rep, &in, stale) == 0;
 	else
 		print_text(&rep, &in, set);
 	if (!json && !sarif)
 		storage_print(stdout, storage);
-	rc = rep.nviolations || refused ? 1 : 0;
+	rc = !printed ? 2 : rep.nviolations || refused ? 1 : 0;
 	verify_report_free(&rep);
 out:
 	json_decref(storage);

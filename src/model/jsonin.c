@@ -50,6 +50,15 @@ json_t *jsonin_load_buf(const char *buf, size_t len, struct diag *d)
 	return parse(buf, len, 0, d);
 }
 
+/* A read that failed for want of memory says so as every reader does (diag_oom); another names its cause. */
+static void read_error(struct diag *d, int err)
+{
+	if (err == ENOMEM)
+		diag_oom(d, NULL);
+	else
+		diag_err(d, NULL, "cannot read: %s", strerror(err));
+}
+
 /* A gzip file (RFC 1952 magic 1f 8b), inflated whole: at most max_bytes of JSON however small the file.
  * gzread keeps the reading bounded; concatenated members are read as one stream, as gunzip does. */
 static char *read_gzip(FILE *f, size_t max_bytes, size_t padding, size_t *len, struct diag *d)
@@ -59,16 +68,17 @@ static char *read_gzip(FILE *f, size_t max_bytes, size_t padding, size_t *len, s
 	size_t cap = 1u << 20, n = 0;
 	char *buf = NULL;
 	if (!z) {
+		int err = errno; /* gzdopen leaves it ENOMEM when zlib cannot allocate its state */
 		if (fd >= 0)
 			close(fd);
-		diag_err(d, NULL, "cannot read: %s", strerror(errno));
+		read_error(d, err);
 		return NULL;
 	}
 	for (;;) {
 		if (n == cap || !buf) {
 			char *nb = n == cap ? realloc(buf, (cap *= 2) + padding + 1) : malloc(cap + padding + 1);
 			if (!nb) {
-				diag_err(d, NULL, "cannot read: out of memory");
+				diag_oom(d, NULL);
 				goto fail;
 			}
 			buf = nb;
@@ -78,7 +88,10 @@ static char *read_gzip(FILE *f, size_t max_bytes, size_t padding, size_t *len, s
 		if (got < 0) {
 			int zerr;
 			const char *msg = gzerror(z, &zerr);
-			diag_err(d, NULL, "not a valid gzip file: %s", zerr == Z_ERRNO ? strerror(errno) : msg);
+			if (zerr == Z_MEM_ERROR || (zerr == Z_ERRNO && errno == ENOMEM))
+				diag_oom(d, NULL);
+			else
+				diag_err(d, NULL, "not a valid gzip file: %s", zerr == Z_ERRNO ? strerror(errno) : msg);
 			goto fail;
 		}
 		if (got == 0)
@@ -107,7 +120,10 @@ char *jsonin_read_file(const char *path, size_t max_bytes, size_t padding, size_
 	unsigned char magic[2];
 	char *buf = NULL;
 	if (!f) {
-		diag_err(d, NULL, "cannot open: %s", strerror(errno));
+		if (errno == ENOMEM) /* fopen's own allocation */
+			diag_oom(d, NULL);
+		else
+			diag_err(d, NULL, "cannot open: %s", strerror(errno));
 		return NULL;
 	}
 	if (fstat(fileno(f), &st) < 0 || !S_ISREG(st.st_mode)) {
@@ -128,7 +144,7 @@ char *jsonin_read_file(const char *path, size_t max_bytes, size_t padding, size_
 	*len = (size_t)st.st_size;
 	buf = calloc(1, *len + padding + 1);
 	if (!buf || fread(buf, 1, *len, f) != *len) {
-		diag_err(d, NULL, "cannot read: %s", buf ? strerror(errno) : "out of memory");
+		read_error(d, buf ? errno : ENOMEM);
 		free(buf);
 		buf = NULL;
 	}

@@ -3,32 +3,37 @@
 #include "model/jsonloc.h"
 
 #include <cctype>
+#include <cstdlib>
+#include <cstring>
 #include <simdjson.h>
-#include <string>
 
 using namespace simdjson;
 
-// "a.b[3].c" → "/a/b/3/c" (keys with '~' or '/' are escaped as RFC 6901 asks).
-static std::string pointer(const char *path)
+// "a.b[3].c" → "/a/b/3/c" (keys with '~' or '/' are escaped as RFC 6901 asks), into p of at least
+// 2 * strlen(path) + 2 bytes (each character gives at most two, and the first segment a '/' more). No std::string: its
+// std::bad_alloc would end the program (-fno-exceptions).
+static void pointer(const char *path, char *p)
 {
-	std::string p;
 	for (const char *s = path; *s;) {
 		if (*s == '.') {
 			s++;
 			continue;
 		}
-		p += '/';
+		*p++ = '/';
 		if (*s == '[') {
 			for (s++; *s && *s != ']'; s++)
-				p += *s;
+				*p++ = *s;
 			if (*s)
 				s++;
 			continue;
 		}
-		for (; *s && *s != '.' && *s != '['; s++)
-			p += *s == '~' ? "~0" : *s == '/' ? "~1" : std::string(1, *s);
+		for (; *s && *s != '.' && *s != '['; s++) {
+			if (*s == '~' || *s == '/')
+				*p++ = '~';
+			*p++ = *s == '~' ? '0' : *s == '/' ? '1' : *s;
+		}
 	}
-	return p;
+	*p = 0;
 }
 
 static void line_col(const char *buf, const char *at, int *line, int *col)
@@ -52,8 +57,17 @@ extern "C" int jsonloc(const char *buf, size_t len, const char *path, struct jso
 	ondemand::value v;
 	ondemand::json_type t;
 	std::string_view raw;
-	if (parser.iterate(buf, len, len + JSONLOC_PADDING).get(doc) || doc.at_pointer(pointer(path)).get(v) ||
-	    v.type().get(t))
+	char *ptr = static_cast<char *>(malloc(2 * strlen(path) + 2));
+	if (!ptr)
+		return -2;
+	pointer(path, ptr);
+	error_code e = parser.iterate(buf, len, len + JSONLOC_PADDING).get(doc);
+	if (!e)
+		e = doc.at_pointer(ptr).get(v);
+	free(ptr);
+	if (e == MEMALLOC)
+		return -2;
+	if (e || v.type().get(t))
 		return -1;
 	/* objects and arrays know their whole text; a scalar, its token */
 	bool bad = false;

@@ -11,7 +11,7 @@ extern "C" {
 
 /* Where the value at path (minet's JSON path form, e.g. "properties.securityRules[3]") begins and ends in buf:
  * 1-based lines and columns, the end inclusive. buf must have JSONLOC_PADDING readable bytes after len.
- * 0, or -1 when the text or the path does not lead anywhere (all are then 1). */
+ * 0; -1 when the text or the path does not lead anywhere, -2 when memory ran out (all are then 1). */
 struct jsonloc_region {
 	int start_line, start_column, end_line, end_column;
 };
