@@ -14,6 +14,7 @@
 
 #include "agent/agent.h"
 #include "agent/upload.h"
+#include "model/jsonin.h"
 
 static const char *const path_names[PATH_COUNT] = { "/v1/health", "/v1/status", "/metrics", "other" };
 static const int codes[CODE_COUNT] = { 200, 404, 405 };
@@ -29,7 +30,7 @@ static void iso(time_t t, char *buf, size_t len)
 static void send_json(struct evhttp_request *req, int code, const char *reason, json_t *j)
 {
 	struct evbuffer *out = evbuffer_new();
-	char *s = json_dumps(j, JSON_INDENT(2) | JSON_SORT_KEYS);
+	char *s = jsonin_dumps(j, JSON_INDENT(2) | JSON_SORT_KEYS);
 
 	json_decref(j);
 	if (!out || !s) {

@@ -21,6 +21,7 @@
 #include "agent/listenaddr.h"
 #include "agent/upload.h"
 #include "pki/pkifile.h"
+#include "model/jsonin.h"
 
 static const char *chroot_dir;
 static int user_chroot;
@@ -261,6 +262,7 @@ int main(int argc, char **argv)
 	char err[400];
 	int rc = 1, drop = 0;
 
+	jsonin_watch_allocs(); /* a reply or a record that lost a part for want of memory is not sent (jsonin.h) */
 	if (parse_opts(argc, argv, &ag.o))
 		return 2;
 	if (ag.o.log && agent_log_open(ag.o.log)) {

@@ -21,6 +21,7 @@
 #include "agent/agent.h"
 #include "agent/upload.h"
 #include "model/clock.h"
+#include "model/jsonin.h"
 
 #define MAX_TARGETS 16
 #define MAX_BYTES (1ull << 30)
@@ -143,7 +144,7 @@ void upload_free(void)
 static void reply(struct evhttp_request *req, int code, const char *reason, json_t *j)
 {
 	struct evbuffer *out = evbuffer_new();
-	char *s = json_dumps(j, JSON_INDENT(2) | JSON_SORT_KEYS);
+	char *s = jsonin_dumps(j, JSON_INDENT(2) | JSON_SORT_KEYS);
 	json_decref(j);
 	if (out && s) {
 		evbuffer_add(out, s, strlen(s));

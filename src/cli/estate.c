@@ -10,6 +10,7 @@
 #include "analysis/estate.h"
 #include "cli/heap.h"
 #include "model/estate.h"
+#include "model/jsonin.h"
 
 struct out {
 	const struct estate_args *ea;
@@ -120,12 +121,12 @@ static int emit(void *arg, size_t i, const struct estate_result *r)
 {
 	struct emit_ctx *c = arg;
 	const struct estate_args *ea = c->o->ea;
-	/* a tree of jansson's may lack a member after one of its allocations failed (heap.h) */
+	/* a tree of jansson's may lack a member after one of its allocations failed (model/jsonin.h) */
 	if (ea->sarif) {
-		return (c->o->sarif[i] = subnet_sarif(r, c->file_u)) && !heap_json_failed() ? 0 : -1;
+		return (c->o->sarif[i] = subnet_sarif(r, c->file_u)) && !jsonin_alloc_failures() ? 0 : -1;
 	} else if (ea->json) {
 		json_t *j = subnet_json(r);
-		c->o->line[i] = j && !heap_json_failed() ? json_dumps(j, JSON_COMPACT) : NULL;
+		c->o->line[i] = j && !jsonin_alloc_failures() ? jsonin_dumps(j, JSON_COMPACT) : NULL;
 		json_decref(j);
 	} else {
 		c->o->line[i] = subnet_text(r);

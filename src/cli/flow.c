@@ -12,6 +12,7 @@
 #include "cli/heap.h"
 #include "cli/policy.h"
 #include "cli/verbs.h"
+#include "model/jsonin.h"
 
 static const char flow_usage[] =
 	"usage: minet flow --tags F [--tags F…] --vnet CIDR[,CIDR…] [--routes RT.json] --nsg NSG.json\n"
@@ -462,8 +463,14 @@ static int batch(const struct flow_opts *o, const struct policy *p)
 	for (int k = 0; k < 2; k++) {
 		const struct nsg *g = k == 0 ? (p->has_nsg ? &p->nsg : NULL) : (p->has_nic ? &p->nic : NULL);
 		json_t *js = json_string(g ? g->name : "");
-		quoted[k] = json_dumps(js, JSON_ENCODE_ANY);
+		quoted[k] = jsonin_dumps(js, JSON_ENCODE_ANY);
 		json_decref(js);
+	}
+	if (!quoted[0] || !quoted[1]) {
+		fprintf(stderr, "minet flow: out of memory\n");
+		jsonin_free(quoted[0]);
+		jsonin_free(quoted[1]);
+		return 2;
 	}
 	char *line = NULL;
 	size_t cap = 0, lineno = 0;

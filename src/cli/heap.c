@@ -14,36 +14,9 @@
 #include "model/bigfile.h"
 #include "model/jsonin.h"
 
-/* Set when one of jansson's allocations failed: a tree built since may lack a member (json_array_append_new and
- * json_object_set_new drop what they cannot add, quietly). */
-static atomic_bool json_short;
-
-static void *json_malloc(size_t n)
-{
-	void *p = malloc(n);
-	if (!p)
-		atomic_store_explicit(&json_short, true, memory_order_relaxed);
-	return p;
-}
-
-void heap_json_watch(void)
-{
-	json_set_alloc_funcs(json_malloc, free);
-}
-
-void heap_json_fail(void)
-{
-	atomic_store_explicit(&json_short, true, memory_order_relaxed);
-}
-
-bool heap_json_failed(void)
-{
-	return atomic_load_explicit(&json_short, memory_order_relaxed);
-}
-
 int heap_print_json(json_t *o, size_t flags, const char *who)
 {
-	char *text = o && !heap_json_failed() ? json_dumps(o, flags) : NULL;
+	char *text = o && !jsonin_alloc_failures() ? jsonin_dumps(o, flags) : NULL;
 	if (!text) {
 		fprintf(stderr, "%s: out of memory\n", who);
 		return -1;
@@ -80,12 +53,12 @@ static _Atomic size_t region_used;
 static void *region_alloc(size_t n)
 {
 	if (n > REGION) /* before rounding: a size near SIZE_MAX would round into a small one */
-		return json_malloc(n);
+		return jsonin_malloc(n);
 	n = n ? (n + 15) & ~(size_t)15 : 16; /* malloc's alignment; every allocation its own place */
 	size_t at = atomic_fetch_add_explicit(&region_used, n, memory_order_relaxed);
 	if (at <= REGION - n)
 		return region + at;
-	return json_malloc(n);
+	return jsonin_malloc(n);
 }
 
 static void region_free(void *p)
@@ -143,7 +116,7 @@ void heap_short_run_begin(void)
 void heap_short_run_end(void)
 {
 	if (region) {
-		json_set_alloc_funcs(json_malloc, region_free);
+		json_set_alloc_funcs(jsonin_malloc, region_free);
 		jsonin_keep_trees(false);
 	}
 }

@@ -8,7 +8,7 @@
  *    allocation is an addition, freeing does nothing, and nothing of a tree is reused before the process exits;
  *    so a tree dropped for good is not walked to be freed either (jsonin_drop, model/jsonin.h).
  *    A run that outgrows the region (1 GiB of address space; only what is touched is memory) goes on with malloc.
- *    After the end jansson allocates from the heap again (through heap_json_watch's watch, below); a tree of the
+ *    After the end jansson allocates from the heap again (through jsonin_malloc, model/jsonin.h); a tree of the
  *    region may still be freed at any time.
  *    What jansson hands out that is not a tree (json_dumps' text) is freed with jsonin_free, not free().
  * For a process that exits after its answer (not the estate, whose trees come and go by the thousand, nor
@@ -19,20 +19,13 @@
 #define MINET_CLI_HEAP_H
 
 #include <jansson.h>
-#include <stdbool.h>
 
 void heap_short_run_begin(void);
 void heap_short_run_end(void);
 
-/* A command's JSON output is printed whole or not at all. heap_json_watch (first thing in main) has jansson
- * allocate through a watch that notes a failed allocation: after one, a tree built may lack members, since
- * json_array_append_new and json_object_set_new drop what they cannot add without a word.
- * heap_print_json(o, flags, who) prints o's text and a newline, 0; or says "WHO: out of memory" on stderr, -1,
- * when o is NULL, an allocation of jansson's failed (heap_json_failed), or there is no memory for the text. */
-void heap_json_watch(void);
-bool heap_json_failed(void);
-/* Notes a failure as the watch does, for a part of an output built with memory of its own (a URI, a file read). */
-void heap_json_fail(void);
+/* A command's JSON output, printed whole or not at all: o's text and a newline, 0; or "WHO: out of memory" on
+ * stderr, -1, when o is NULL or an allocation of jansson's has failed (jsonin_alloc_failures, model/jsonin.h:
+ * something may be missing from it), or there is no memory for its text. */
 int heap_print_json(json_t *o, size_t flags, const char *who);
 
 #endif

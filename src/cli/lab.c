@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "cli/args.h"
+#include "cli/heap.h"
 #include "cli/verbs.h"
 #include "model/jsonin.h"
 #include "realize/cluster.h"
@@ -54,7 +55,7 @@ static int load_topology(struct lab *lab, const char *file, const char *name, ch
 	/* Keep the resolved name in what is saved. */
 	json_t *root = jsonin_load_buf(*text, len, &d);
 	json_object_set_new(root, "name", json_string(lab->name));
-	char *out = json_dumps(root, JSON_INDENT(2));
+	char *out = jsonin_dumps(root, JSON_INDENT(2));
 	json_decref(root);
 	free(*text);
 	*text = out;
@@ -104,9 +105,11 @@ static int print_status(const char *name, bool json)
 	json_object_set_new(st, "subnetId", json_string(LAB_SUBNET_ID)); /* for storage virtual network rules */
 	if (json) {
 		json_object_del(st, "pids");
-		char *text = json_dumps(st, JSON_INDENT(2));
-		puts(text);
-		free(text);
+		if (heap_print_json(st, JSON_INDENT(2), "minet status") < 0) {
+			json_decref(st);
+			json_decref(lb);
+			return 1;
+		}
 	} else {
 		printf("cluster '%s': management endpoint %s (TCP %s), region %s, pair %s\n", name,
 		       json_string_value(json_object_get(st, "managementIp")), LAB_MGMT_PORTS,

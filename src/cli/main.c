@@ -3,9 +3,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "cli/heap.h"
 #include "cli/verbs.h"
 #include "model/jsonfast.h"
+#include "model/jsonin.h"
 
 #ifndef MINET_VERSION
 #define MINET_VERSION "0.1"
@@ -39,7 +39,7 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
-	heap_json_watch();
+	jsonin_watch_allocs();
 	jsonfast_init();
 	if (argc < 2) {
 		usage(stderr);

@@ -129,7 +129,7 @@ static void locate(const char *file, const char *json_path, struct jsonloc_regio
 	*r = (struct jsonloc_region){ 1, 1, 1, 1 };
 	/* out of memory: a place of line 1 would be said as if it were known */
 	if (buf ? jsonloc(buf, len, json_path, r) == -2 : d.oom_said)
-		heap_json_fail();
+		jsonin_alloc_failed();
 	free(buf);
 }
 
@@ -174,7 +174,7 @@ static json_t *sarif_result(const struct finding *f, const struct verify_input *
 			      level, "message", "text", f->message);
 	char *uri = file ? file_uri(file) : NULL;
 	if (file && !uri)
-		heap_json_fail(); /* the result would lack its location */
+		jsonin_alloc_failed(); /* the result would lack its location */
 	if (uri) {
 		struct jsonloc_region g;
 		locate(file, name, &g);

@@ -39,7 +39,7 @@ bool armsb_value(struct sb *b, const json_t *v)
 	case JSON_FALSE: return armsb_add(b, "False", 5);
 	case JSON_NULL: return true;
 	default: {
-		char *s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+		char *s = jsonin_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
 		bool ok = s && armsb_add(b, s, strlen(s));
 		jsonin_free(s);
 		return ok;

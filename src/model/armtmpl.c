@@ -384,7 +384,7 @@ static bool param_check(struct ev *e, const char *name, json_t *def, json_t *v, 
 	if (!type_ok(t, v)) {
 		diag_err(e->d, path, "parameter '%s' is %s (%s), but its type is %s", name, tname(v), from, t);
 	} else if (json_is_array(allow) && !allowed(allow, v)) {
-		s = json_dumps(allow, JSON_COMPACT);
+		s = jsonin_dumps(allow, JSON_COMPACT);
 		diag_err(e->d, path, "parameter '%s' (%s) is not one of the allowedValues %s", name, from, s ? s : "");
 	} else if (json_is_integer(v) && (mn = json_object_get(def, "minValue")) && json_is_integer(mn) &&
 		   json_integer_value(v) < json_integer_value(mn)) {

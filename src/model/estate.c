@@ -270,7 +270,7 @@ static void read_blob(struct reader *r, json_t *res, const char *id, bool nsg)
 	}
 	const char *name = str_at(res, "name");
 	json_t *o = json_pack("{s:s, s:o}", "name", name ? name : "", "properties", keep);
-	char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
+	char *text = o ? jsonin_dumps(o, JSON_COMPACT) : NULL;
 	json_decref(o);
 	if (!text) {
 		r->oom = true;

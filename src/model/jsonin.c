@@ -1,6 +1,7 @@
 #include "model/jsonin.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -283,4 +284,40 @@ void jsonin_drop(json_t *t)
 {
 	if (!keep_trees)
 		json_decref(t);
+}
+
+static _Atomic unsigned long alloc_failures;
+
+void *jsonin_malloc(size_t n)
+{
+	void *p = malloc(n);
+	if (!p)
+		jsonin_alloc_failed();
+	return p;
+}
+
+void jsonin_watch_allocs(void)
+{
+	json_set_alloc_funcs(jsonin_malloc, free);
+}
+
+void jsonin_alloc_failed(void)
+{
+	atomic_fetch_add_explicit(&alloc_failures, 1, memory_order_relaxed);
+}
+
+unsigned long jsonin_alloc_failures(void)
+{
+	return atomic_load_explicit(&alloc_failures, memory_order_relaxed);
+}
+
+char *jsonin_dumps(const json_t *j, size_t flags)
+{
+	unsigned long before = jsonin_alloc_failures();
+	char *s = json_dumps(j, flags);
+	if (s && jsonin_alloc_failures() != before) {
+		jsonin_free(s);
+		return NULL;
+	}
+	return s;
 }

@@ -30,6 +30,19 @@ void jsonin_free(void *p);
 void jsonin_drop(json_t *t);
 void jsonin_keep_trees(bool on);
 
+/* jansson's allocations, watched. jsonin_watch_allocs (first thing in a program's main) has jansson allocate
+ * through jsonin_malloc, which counts those that fail (jsonin_alloc_failures). After one, a tree built meanwhile
+ * may lack members (json_array_append_new and json_object_set_new drop what they cannot add, quietly), and a text
+ * json_dumps made may lack a character (jansson 2.14 leaves the result of some of its writes unchecked: a key's
+ * closing quote went missing in a fault-injection run). jsonin_alloc_failed counts a failure of memory of one's
+ * own that an output would quietly go without. jsonin_dumps is json_dumps, or NULL when an allocation failed while
+ * it ran (free the text with jsonin_free). */
+void jsonin_watch_allocs(void);
+void *jsonin_malloc(size_t n);
+void jsonin_alloc_failed(void);
+unsigned long jsonin_alloc_failures(void);
+char *jsonin_dumps(const json_t *j, size_t flags);
+
 /* Member lookups along a JSON path. `path` is the path of obj ("" for the root); errors are reported at
  * path.key. A JSON null counts as absent.
  *   jsonin_str: 1 found (a string), 0 absent, -1 wrong type (reported).

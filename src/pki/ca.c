@@ -17,6 +17,7 @@
 
 #include "pki/ca.h"
 #include "pki/pkifile.h"
+#include "model/jsonin.h"
 
 #define STATE_VERSION 1
 #define FIRST_SERIAL 0x1000
@@ -373,7 +374,7 @@ static json_t *state_read(const char *dir, char *err, size_t errlen)
 
 static int state_write(const char *dir, json_t *st, char *err, size_t errlen)
 {
-	char *s = json_dumps(st, JSON_INDENT(1) | JSON_SORT_KEYS);
+	char *s = jsonin_dumps(st, JSON_INDENT(1) | JSON_SORT_KEYS);
 	int rc;
 
 	if (!s) {

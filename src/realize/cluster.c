@@ -461,7 +461,7 @@ int cluster_up(const struct lab *lab, const char *topology_text, const char *bin
 
 	state = state_json(lab, pids);
 	snprintf(path, sizeof(path), "%s/state.json", u.dir);
-	char *text = json_dumps(state, JSON_INDENT(2));
+	char *text = jsonin_dumps(state, JSON_INDENT(2));
 	rc = text ? write_file(path, text) : -ENOMEM;
 	free(text);
 	if (rc < 0) {
@@ -588,7 +588,7 @@ int cluster_save(const struct lab *lab, FILE *msg)
 		return -1;
 	json_object_set(root, "nsg", lab->nsg_json);
 	json_object_set(root, "routes", lab->routes_json);
-	text = json_dumps(root, JSON_INDENT(2));
+	text = jsonin_dumps(root, JSON_INDENT(2));
 	json_decref(root);
 	int rc = text ? write_file(path, text) : -ENOMEM;
 	free(text);
@@ -729,7 +729,7 @@ int cluster_lbd(const char *name, FILE *msg)
 			free(script);
 		}
 		json_t *doc = json_pack("{s:o, s:i}", "backends", st, "healthy", (int)k);
-		char *text = json_dumps(doc, JSON_INDENT(2));
+		char *text = jsonin_dumps(doc, JSON_INDENT(2));
 		if (text)
 			write_file(path, text);
 		free(text);
