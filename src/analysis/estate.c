@@ -141,6 +141,8 @@ static int run_one(struct job *j, size_t index)
 		d.file = s.r.vnet->id;
 		have_env = netenv_init(&env, o->tags, csv, &d) == 0;
 		fflush(errs);
+		if (d.oom_said) /* memory, not the subnet: not a finding */
+			goto oom;
 		if (!have_env) {
 			capture_errors(&s, EI_SUBNET, s.r.vnet->id, "the address space of virtual network", errbuf);
 			rewind(errs);
@@ -158,11 +160,14 @@ static int run_one(struct job *j, size_t index)
 	else if (!nb)
 		finding(&s, EI_MISSING, sn->nsg_id, "network security group %s is not in the inventory", sn->nsg_id);
 	if (have_env && rtb) {
+		/* the blob is text the reader wrote from a tree: it loads unless memory runs out */
 		json_t *root = jsonfast_loadb(rtb->json, strlen(rtb->json), 0, NULL);
 		d.file = rtb->id;
 		have_rt = root && rt_load_json(&rt, root, rtb->id, o->tags, &d) == 0;
 		json_decref(root);
 		fflush(errs);
+		if (!root || d.oom_said)
+			goto oom;
 		if (!have_rt) {
 			capture_errors(&s, EI_INVALID, rtb->id, "route table", errbuf);
 			rewind(errs);
@@ -176,6 +181,8 @@ static int run_one(struct job *j, size_t index)
 		have_nsg = root && nsg_load_json(&nsg, root, nb->id, &env, &d) == 0;
 		json_decref(root);
 		fflush(errs);
+		if (!root || d.oom_said)
+			goto oom;
 		if (!have_nsg) {
 			capture_errors(&s, EI_INVALID, nb->id, "network security group", errbuf);
 			rewind(errs);

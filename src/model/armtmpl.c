@@ -551,6 +551,7 @@ static json_t *ev_string(struct ev *e, json_t *s, const char *path)
 	if (!is_expr(s))
 		return n >= 2 && p[0] == '[' && p[1] == '[' ? json_stringn(p + 1, n - 1) : json_incref(s);
 	struct px x = { .e = e, .start = p + 1, .p = p + 1, .end = p + n - 1 };
+	unsigned long failures = jsonin_alloc_failures(); /* a value jansson could not make is not the expression's */
 	bool outer = !e->top;
 	if (outer)
 		e->top = path;
@@ -566,8 +567,11 @@ static json_t *ev_string(struct ev *e, json_t *s, const char *path)
 		}
 	}
 	if (!v && !e->reported) {
-		diag_err(e->d, path, "cannot evaluate %s: %s%s%s%s", p, e->err, outer ? "" : " (needed by ",
-			 outer ? "" : e->top, outer ? "" : ")");
+		if (jsonin_alloc_failures() != failures)
+			diag_oom(e->d, path);
+		else
+			diag_err(e->d, path, "cannot evaluate %s: %s%s%s%s", p, e->err, outer ? "" : " (needed by ",
+				 outer ? "" : e->top, outer ? "" : ")");
 		e->reported = true;
 	}
 	if (outer)

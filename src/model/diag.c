@@ -43,13 +43,23 @@ bool diag_hold_begin(struct diag_hold *h, const struct diag *like)
 
 void diag_hold_end(struct diag_hold *h, struct diag *into)
 {
+	/* a line the stream had no memory to hold is lost, and so the hold's error would go unsaid: what was held up
+	 * to the last whole line is printed, then that memory ran out */
+	bool lost = h->mem && ferror(h->mem);
 	if (h->mem)
-		fclose(h->mem);
+		lost |= fclose(h->mem) != 0;
+	while (lost && h->len && h->text[h->len - 1] != '\n')
+		h->len--;
 	if (into && into->out && h->len)
 		fwrite(h->text, 1, h->len, into->out);
 	if (into) {
 		into->errors += h->d.errors;
-		into->oom_said |= h->d.oom_said;
+		into->oom_said |= h->d.oom_said && !lost;
+		if (lost) {
+			struct diag o = { .out = into->out, .file = h->d.file, .oom_said = into->oom_said };
+			diag_oom(&o, NULL);
+			into->oom_said = true;
+		}
 	}
 	free(h->text);
 	*h = (struct diag_hold){ 0 };

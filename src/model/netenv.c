@@ -55,8 +55,10 @@ int netenv_init(struct netenv *env, const struct tagdb *tags, const char *vnet_c
 
 	*env = (struct netenv){ .tags = tags };
 	char *copy = strdup(vnet_csv), *save = NULL;
-	if (!copy)
+	if (!copy) {
+		diag_oom(d, NULL);
 		return -1;
+	}
 	for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
 		struct cidr c;
 		while (*tok == ' ')
@@ -85,8 +87,10 @@ int netenv_init(struct netenv *env, const struct tagdb *tags, const char *vnet_c
 		diag_err(d, NULL, "the virtual network needs at least one address range");
 	ipset_normalize(&env->vnet_set);
 	cidr_parse(AZURE_HOST_VIP, &vip, &why);
-	if (d->errors != before || ipset_add_cidr(&env->load_balancer, &vip) < 0 || ipset_all(&env->any) < 0 ||
-	    rebuild_builtins(env) < 0) {
+	if (d->errors == before && (ipset_add_cidr(&env->load_balancer, &vip) < 0 || ipset_all(&env->any) < 0 ||
+				    rebuild_builtins(env) < 0))
+		diag_oom(d, NULL);
+	if (d->errors != before) {
 		netenv_free(env);
 		return -1;
 	}

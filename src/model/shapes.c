@@ -1014,6 +1014,7 @@ static bool is_arm_template(const json_t *v)
 static int conv_arm(json_t *v, const char *upath, enum shape_kind kind, struct shape_found *out, struct diag *d)
 {
 	const char *type = kind == SHAPE_NSG ? "Microsoft.Network/networkSecurityGroups" : "Microsoft.Network/routeTables";
+	unsigned long failures = jsonin_alloc_failures();
 	json_t *res = armtmpl_resources(v, arm_params, type, d), *e;
 	size_t i, first = out->n;
 	char user[512];
@@ -1033,6 +1034,10 @@ static int conv_arm(json_t *v, const char *upath, enum shape_kind kind, struct s
 		}
 	}
 	json_decref(res);
+	if (out->n == first && jsonin_alloc_failures() != failures) { /* a resource may have been lost with it */
+		diag_oom(d, upath);
+		return -1;
+	}
 	if (out->n == first) {
 		diag_err(d, upath, "this ARM template deploys no %s (%s)",
 			 kind == SHAPE_NSG ? "network security group" : "route table", type);
@@ -1414,8 +1419,14 @@ int shapes_load(const char *arg, enum shape_kind kind, size_t max_bytes, struct 
 		diag_oom(d, NULL);
 		return -1;
 	}
+	unsigned long failures = jsonin_alloc_failures();
 	json_t *root = shapes_read(file, max_bytes, d);
 	int rc = root ? shapes_pick(root, file, sel, kind, pk, d) : -1;
+	if (rc == 0 && jsonin_alloc_failures() != failures) { /* a member may be missing from what was made */
+		shapes_pick_free(pk);
+		diag_oom(d, NULL);
+		rc = -1;
+	}
 	jsonin_drop(root);
 	free(file);
 	return rc;

@@ -99,6 +99,65 @@ def rt(routes):
     return {"name": "gen-rt", "properties": {"routes": [{"name": n, "properties": p} for n, p in routes]}}
 
 
+# Fault injection (TestAllocationFailures): FAIL_AT=N makes allocation N and every later one fail (memory gone);
+# with FAIL_ONLY set, N alone (a large request refused, the next ones granted). NO_BIG_MMAP refuses mappings of
+# 512 MiB or more, so a short run gets no region (cli/heap.h). FAIL_COUNT prints how many allocations the run made.
+FAILMALLOC = r"""
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+extern void *__libc_malloc(size_t), *__libc_calloc(size_t, size_t), *__libc_realloc(void *, size_t);
+extern void *__libc_memalign(size_t, size_t);
+static _Atomic long count;
+static long at = -1;
+static int only;
+__attribute__((constructor)) static void init(void)
+{
+	const char *s = getenv("FAIL_AT");
+	at = s ? atol(s) : -1;
+	only = getenv("FAIL_ONLY") != NULL;
+}
+static int fail(void)
+{
+	long c = atomic_fetch_add(&count, 1);
+	if (at >= 0 && (only ? c == at : c >= at)) {
+		errno = ENOMEM;
+		return 1;
+	}
+	return 0;
+}
+void *malloc(size_t n) { return fail() ? NULL : __libc_malloc(n); }
+void *calloc(size_t a, size_t b) { return fail() ? NULL : __libc_calloc(a, b); }
+void *realloc(void *p, size_t n) { return fail() ? NULL : __libc_realloc(p, n); }
+void *memalign(size_t a, size_t n) { return fail() ? NULL : __libc_memalign(a, n); }
+void *aligned_alloc(size_t a, size_t n) { return fail() ? NULL : __libc_memalign(a, n); }
+int posix_memalign(void **p, size_t a, size_t n)
+{
+	if (fail())
+		return ENOMEM;
+	*p = __libc_memalign(a, n);
+	return *p ? 0 : ENOMEM;
+}
+void *mmap(void *a, size_t n, int prot, int flags, int fd, off_t off)
+{
+	if (getenv("NO_BIG_MMAP") && n >= ((size_t)512 << 20)) {
+		errno = ENOMEM;
+		return MAP_FAILED;
+	}
+	return (void *)syscall(SYS_mmap, a, n, prot, flags, fd, off);
+}
+__attribute__((destructor)) static void done(void)
+{
+	if (getenv("FAIL_COUNT"))
+		dprintf(2, "allocations %ld\n", (long)count);
+}
+"""
+
 class TestCorpus(unittest.TestCase):
     def test_corpus_size_and_coverage(self):
         cases = parse_expected(os.path.join(BAD, "expected.txt"))
@@ -313,6 +372,89 @@ class TestOutOfMemory(unittest.TestCase):
             self.assertEqual(g.returncode, 0, g.stderr)
             self.sweep_args(["verify", "--estate", est, "--tags", TAGS_2025, "--tags", corpnet, "--json"],
                             [est, TAGS_2025, corpnet, "minet verify"], range(20 << 10, 200 << 10, 6 << 10), env)
+
+
+class TestAllocationFailures(unittest.TestCase):
+    """Allocations made to fail by a preloaded malloc: every one from the Nth on (memory gone), or the Nth alone (a
+    large request refused, the next ones granted); with and without the short run's region (cli/heap.h). A run
+    answers exactly as with memory (exit code, stdout, and no stderr), or exits 2 with nothing on stdout and only
+    "...: out of memory" lines; never a signal, never a document with a part missing. main crashed on verify --json
+    and --sarif (puts of NULL), printed SARIF results without their location and with a key's closing quote missing
+    (jansson leaves some of its writes unchecked), cut an estate's SARIF off mid-document (json_dumpf), and aborted
+    in jsonloc (std::bad_alloc under -fno-exceptions)."""
+
+    def setUp(self):
+        self.d = tempdir(self)
+        self.shim = os.path.join(self.d.path, "failmalloc.so")
+        subprocess.run(["cc", "-shared", "-fPIC", "-o", self.shim, self.d.write("failmalloc.c", FAILMALLOC)],
+                       check=True)
+        self.env = dict(os.environ, LD_PRELOAD=self.shim, MINET_NOW="2025-11-01")
+        if subprocess.run([MINET, "--version"], env=self.env, capture_output=True).returncode != 0:
+            self.skipTest("this build does not run with a preloaded malloc (AddressSanitizer wants to come first)")
+        # the C++ runtime allocates before main, where nothing can be said: the sweeps begin after it
+        self.start = next(n for n in range(64) if subprocess.run(
+            [MINET, "--version"], env=dict(self.env, FAIL_AT=str(n)), capture_output=True).returncode == 0)
+
+    def sweep(self, args, samples=40):
+        ref = subprocess.run([MINET] + args, env=self.env, capture_output=True, text=True, timeout=120)
+        self.assertIn(ref.returncode, (0, 1), ref.stderr)
+        self.assertEqual(ref.stderr, "")
+        seen = {"answer": 0, "oom": 0}
+        for big in (False, True):
+            env = dict(self.env, NO_BIG_MMAP="1") if big else self.env
+            c = subprocess.run([MINET] + args, env=dict(env, FAIL_COUNT="1"), capture_output=True, text=True)
+            total = int(c.stderr.split()[-1])
+            step = max(1, (total - self.start) // samples)
+            points = sorted(set(range(self.start, total, step)) | set(range(max(self.start, total - 10), total)))
+            for only in (False, True):
+                for n in points:
+                    e = dict(env, FAIL_AT=str(n), **({"FAIL_ONLY": "1"} if only else {}))
+                    p = subprocess.run([MINET] + args, env=e, capture_output=True, text=True, timeout=120)
+                    with self.subTest(args=" ".join(args[:2]), region=not big, only=only, n=n):
+                        if p.returncode == 2:
+                            self.assertEqual(p.stdout, "")
+                            lines = p.stderr.splitlines()
+                            self.assertTrue(lines)
+                            for ln in lines:
+                                self.assertTrue(ln.endswith(": out of memory"), ln)
+                            seen["oom"] += 1
+                        else:
+                            self.assertEqual((p.returncode, p.stdout, p.stderr), (ref.returncode, ref.stdout, ""))
+                            seen["answer"] += 1
+        self.assertGreater(seen["oom"], 0)
+        self.assertGreater(seen["answer"], 0)
+
+    def test_verify_sarif_effective(self):
+        eff = os.path.join(FIXTURES, "effective")
+        self.sweep(["verify", "--tags", TAGS_2025, "--tags", os.path.join(ROOT, "examples", "corpnet-tags.json"),
+                    "--vnet", "10.0.0.0/16", "--subnet", "10.0.0.0/24", "--region", "westeurope", "--pair",
+                    "northeurope", "--nsg", os.path.join(eff, "NetworkInterfaceEffectiveNSGList.json"), "--routes",
+                    os.path.join(eff, "NetworkInterfaceEffectiveRouteTableList.json"), "--sarif"])
+
+    def test_verify_json(self):
+        ex = os.path.join(ROOT, "examples")
+        self.sweep(["verify", "--tags", TAGS_2025, "--tags", os.path.join(ex, "corpnet-tags.json"), "--vnet",
+                    "10.0.0.0/16", "--subnet", "10.0.0.0/24", "--region", "westeurope", "--pair", "northeurope",
+                    "--nsg", os.path.join(ex, "mi-nsg.json"), "--routes", os.path.join(ex, "mi-routes.json"),
+                    "--json"])
+
+    def test_flow_json_arm_template(self):
+        arm = os.path.join(FIXTURES, "arm")
+        self.sweep(["flow", "--tags", TAGS_2025, "--vnet", "10.0.0.0/16", "--nsg",
+                    os.path.join(arm, "mi-new-vnet.json"), "--parameters",
+                    os.path.join(arm, "mi-new-vnet.parameters.json"), "--json"] + FLOW)
+
+    def test_route_json_effective(self):
+        self.sweep(["route", "--tags", TAGS_2025, "--routes",
+                    os.path.join(FIXTURES, "effective", "NetworkInterfaceEffectiveRouteTableList.json"),
+                    "--dst", "13.66.0.1", "--json"])
+
+    def test_estate_sarif(self):
+        est = os.path.join(self.d.path, "estate.json")
+        subprocess.run([os.path.join(ROOT, "scripts", "gen-estate"), "--subnets", "20", "--seed", "5", est],
+                       capture_output=True, check=True)
+        self.sweep(["verify", "--estate", est, "--tags", TAGS_2025, "--tags",
+                    os.path.join(ROOT, "examples", "corpnet-tags.json"), "--sarif", "--threads", "1"])
 
 
 if __name__ == "__main__":
