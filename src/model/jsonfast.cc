@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <strings.h>
 #include <memory>
@@ -22,6 +23,18 @@ namespace {
 
 // Documents up to this size reuse one parser per thread (its buffers stay allocated); larger ones get their own.
 constexpr size_t KEEP_PARSER_BYTES = 4u << 20;
+
+// An allocation of this thread's build() or check() failed: the text is not given to json_loadb, whose lexer
+// drops a character it has no memory to save and then reads past the end of what it saved (jansson 2.14's lex_save
+// leaves strbuffer_append_byte unchecked: a SIGSEGV under an address-space limit). A plain thread_local (nothing
+// to destroy, nothing registered).
+thread_local bool short_of_memory;
+
+json_t *no_memory()
+{
+	short_of_memory = true;
+	return nullptr;
+}
 
 bool has_nul(std::string_view s)
 {
@@ -56,11 +69,11 @@ bool check(dom::element e)
 			if (n == FEW)
 				for (std::string_view s : few)
 					if (!many.push(s))
-						return false; // out of memory: json_loadb decides
+						return short_of_memory = true, false;
 			if (n < FEW)
 				few[n] = kv.key;
 			else if (!many.push(kv.key))
-				return false;
+				return short_of_memory = true, false;
 			n++;
 		}
 		if (n <= FEW) { // each pair, lengths first: cheaper than sorting a few dozen keys, which mostly differ in length
@@ -141,9 +154,11 @@ json_t *build(dom::element e, const followed &f)
 	switch (e.type()) {
 	case dom::element_type::ARRAY: {
 		dom::array arr;
-		json_t *a = e.get_array().get(arr) ? nullptr : json_array();
-		if (!a)
+		if (e.get_array().get(arr))
 			return nullptr;
+		json_t *a = json_array();
+		if (!a)
+			return no_memory();
 		followed c = f.n ? step(f, nullptr, &leave, &stub) : followed();
 		for (dom::element x : arr) {
 			bool to_null = f.n && !leave && stub && stubbed(x, stub);
@@ -156,18 +171,20 @@ json_t *build(dom::element e, const followed &f)
 			json_t *v = to_null ? json_null() : build(x, c);
 			if (!v || json_array_append_new(a, v) < 0) {
 				json_decref(a);
-				return nullptr;
+				return v ? no_memory() : nullptr;
 			}
 		}
 		return a;
 	}
 	case dom::element_type::OBJECT: {
 		dom::object obj;
-		json_t *o = e.get_object().get(obj) ? nullptr : json_object();
+		if (e.get_object().get(obj))
+			return nullptr;
+		json_t *o = json_object();
 		std::string_view left[MAX_FOLLOWED]; // the keys left out here, for repeats of them
 		size_t nleft = 0;
 		if (!o)
-			return nullptr;
+			return no_memory();
 		for (dom::key_value_pair kv : obj) {
 			size_t before = json_object_size(o);
 			followed c = f.n ? step(f, &kv.key, &leave, &stub) : followed(); // members are never stubs
@@ -190,26 +207,38 @@ json_t *build(dom::element e, const followed &f)
 				}
 			json_t *v = has_nul(kv.key) ? nullptr : build(kv.value, c); // jansson refuses NUL in keys
 			/* a repeated key replaces the value: the size tells (jansson refuses it, JSON_REJECT_DUPLICATES) */
-			if (!v || json_object_setn_new_nocheck(o, kv.key.data(), kv.key.size(), v) < 0 ||
-			    json_object_size(o) == before) {
+			if (!v) {
+				json_decref(o);
+				return nullptr;
+			}
+			if (json_object_setn_new_nocheck(o, kv.key.data(), kv.key.size(), v) < 0) { // the key has no NUL
+				json_decref(o);
+				return no_memory();
+			}
+			if (json_object_size(o) == before) {
 				json_decref(o);
 				return nullptr;
 			}
 		}
 		return o;
 	}
-	case dom::element_type::INT64:
-		return json_integer(e.get_int64().value_unsafe());
+	case dom::element_type::INT64: {
+		json_t *v = json_integer(e.get_int64().value_unsafe());
+		return v ? v : no_memory();
+	}
 	case dom::element_type::UINT64:
 		return nullptr; // above INT64_MAX: jansson's "too big integer"
-	case dom::element_type::DOUBLE:
+	case dom::element_type::DOUBLE: {
 		// only a number written with '.' or an exponent is a double in both; simdjson refuses infinities
-		return json_real(e.get_double().value_unsafe());
+		json_t *v = json_real(e.get_double().value_unsafe());
+		return v ? v : no_memory();
+	}
 	case dom::element_type::STRING: {
 		std::string_view s = e.get_string().value_unsafe();
 		if (has_nul(s)) // "\u0000": jansson refuses it without JSON_ALLOW_NUL
 			return nullptr;
-		return json_stringn_nocheck(s.data(), s.size());
+		json_t *v = json_stringn_nocheck(s.data(), s.size());
+		return v ? v : no_memory();
 	}
 	case dom::element_type::BOOL:
 		return json_boolean(e.get_bool().value_unsafe());
@@ -315,19 +344,32 @@ extern "C" json_t *jsonfast_loadb_pruned(const char *buf, size_t len, size_t pad
 	}
 	dom::element root;
 	json_t *t = nullptr;
+	short_of_memory = !parser;
 	if (parser && !has_escaped_surrogate(buf, len)) {
-		if (parser->parse(buf, len, padding < SIMDJSON_PADDING).get(root)) {
+		error_code e = parser->parse(buf, len, padding < SIMDJSON_PADDING).get(root);
+		if (e) {
 			// A parse that failed may leave the parser unfit for the next one: in simdjson 3.0.1, when its depth
 			// stacks cannot be allocated it keeps its capacity with null stacks, which the next parse writes
 			// through. A new one is made next time.
 			if (kept)
 				drop_kept(kept);
+			short_of_memory = e == MEMALLOC;
 		} else if (root.is_object() || root.is_array()) {
 			t = build(root, rules_met(root, rules, nrules));
 		}
 	}
 	if (t)
 		return t;
+	if (short_of_memory) { // not to json_loadb (see short_of_memory): out of memory, as jsonin_load_error tells
+		if (err) { // NULL as json_loadb allows
+			*err = json_error_t{};
+			err->line = err->column = -1;
+			snprintf(err->text, sizeof(err->text), "out of memory");
+			err->text[JSON_ERROR_TEXT_LENGTH - 1] = json_error_out_of_memory; // where json_error_code() reads it
+		}
+		errno = ENOMEM;
+		return nullptr;
+	}
 	errno = 0; // set by a failed allocation above; the caller asks it whether json_loadb ran out of memory
 	return json_loadb(buf, len, JSON_REJECT_DUPLICATES, err);
 }

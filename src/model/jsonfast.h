@@ -13,8 +13,9 @@ extern "C" {
  * and jansson might read differently (a syntax error, a repeated key, an integer beyond 64 bits, "\u0000", an
  * escaped surrogate, nesting deeper than simdjson's limit, a scalar at the top) is left to json_loadb itself, so
  * errors keep jansson's line and column. buf is read up to len + padding: with JSONFAST_PADDING or more the
- * text is not copied. When it returns NULL, errno is ENOMEM if memory ran out while json_loadb read (jsonin_load_error
- * in jsonin.h tells the two apart). */
+ * text is not copied. When it returns NULL, errno is ENOMEM if memory ran out (jsonin_load_error in jsonin.h tells
+ * the two apart): while json_loadb read, or before, and then json_loadb is not run at all (its lexer reads past what
+ * it had no memory to save: see short_of_memory in jsonfast.cc). */
 json_t *jsonfast_loadb(const char *buf, size_t len, size_t padding, json_error_t *err);
 
 /* Members a reader never looks at, left out of the tree: when the root object has every key of `has` (with a value
